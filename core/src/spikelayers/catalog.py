@@ -1,0 +1,76 @@
+"""Where each public name of the reference API lives.
+
+The registry answers from the installed plugins; this table only lets it tell a user
+which distribution to install when they ask for a known name that is missing.
+"""
+
+from __future__ import annotations
+
+_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "layer": {
+        "spikelayers-core": (
+            "MultiStepContainer",
+            "SeqToANNContainer",
+            "StepModeContainer",
+            "PrintShapeModule",
+        ),
+        "spikelayers-stateless": (
+            "Conv1d",
+            "Conv2d",
+            "Conv3d",
+            "ConvTranspose1d",
+            "ConvTranspose2d",
+            "ConvTranspose3d",
+            "MaxPool1d",
+            "MaxPool2d",
+            "MaxPool3d",
+            "AvgPool1d",
+            "AvgPool2d",
+            "AvgPool3d",
+            "AdaptiveAvgPool1d",
+            "AdaptiveAvgPool2d",
+            "AdaptiveAvgPool3d",
+            "Linear",
+            "Flatten",
+            "Upsample",
+            "VotingLayer",
+        ),
+        "spikelayers-norm": (
+            "BatchNorm1d",
+            "BatchNorm2d",
+            "BatchNorm3d",
+            "GroupNorm",
+            "NeuNorm",
+            "ThresholdDependentBatchNorm1d",
+            "ThresholdDependentBatchNorm2d",
+            "ThresholdDependentBatchNorm3d",
+            "TemporalEffectiveBatchNormNd",
+            "TemporalEffectiveBatchNorm1d",
+            "TemporalEffectiveBatchNorm2d",
+            "TemporalEffectiveBatchNorm3d",
+        ),
+        "spikelayers-dropout": ("Dropout", "Dropout2d", "DropConnectLinear"),
+        "spikelayers-synapse": ("SynapseFilter", "LowPassSynapse", "Delay"),
+        "spikelayers-recurrent": ("ElementWiseRecurrentContainer", "LinearRecurrentContainer"),
+        "spikelayers-attention": ("TemporalWiseAttention", "MultiDimensionalAttention"),
+        "spikelayers-ottt": ("ReplaceforGrad", "GradwithTrace", "SpikeTraceOp", "OTTTSequential"),
+        "spikelayers-ws": ("WSConv2d", "WSLinear"),
+    },
+    "neuron": {
+        "spikelayers-neuron": ("IFNode", "LIFNode", "ParametricLIFNode"),
+        "spikelayers-ottt": ("OTTTLIFNode",),
+    },
+    "surrogate": {
+        "spikelayers-neuron": ("Sigmoid", "ATan", "PiecewiseQuadratic"),
+    },
+}
+
+KNOWN: dict[str, dict[str, str]] = {
+    namespace: {name: dist for dist, names in families.items() for name in names}
+    for namespace, families in _FAMILIES.items()
+}
+
+
+def distribution_for(namespace: str, name: str) -> str | None:
+    """The distribution that provides ``namespace.name`` in the reference API, if known."""
+    return KNOWN.get(namespace, {}).get(name)

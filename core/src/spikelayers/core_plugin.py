@@ -1,0 +1,25 @@
+"""The core's own contributions, registered through the same hooks as any plugin."""
+
+from __future__ import annotations
+
+import argparse
+
+from .hookspecs import hookimpl
+
+
+@hookimpl
+def spikelayers_provides() -> dict[str, dict[str, str]]:
+    target = "spikelayers.containers:{}".format
+    return {
+        "layer": {
+            name: target(name)
+            for name in ("MultiStepContainer", "SeqToANNContainer", "StepModeContainer", "PrintShapeModule")
+        }
+    }
+
+
+@hookimpl
+def spikelayers_add_commands(subparsers: argparse._SubParsersAction) -> None:
+    from .cli import add_plugins_command
+
+    add_plugins_command(subparsers)

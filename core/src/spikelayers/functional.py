@@ -1,0 +1,177 @@
+"""Functions over whole networks and sequences.
+
+Shapes: ``T`` time steps, ``N`` batch, ``*`` any feature dims.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .base import MemoryModule, StepModule
+
+__all__ = [
+    "StatefulHandler",
+    "delay",
+    "detach_net",
+    "multi_step_forward",
+    "reset_net",
+    "seq_to_ann_forward",
+    "set_backend",
+    "set_step_mode",
+]
+
+
+@dataclass(frozen=True)
+class StatefulHandler:
+    """How to reset and detach stateful modules that are not :class:`MemoryModule`.
+
+    ``types`` are the module classes handled; ``reset`` and ``detach`` take one module.
+    Plugins return these from the ``spikelayers_stateful_handlers`` hook.
+    """
+
+    types: tuple[type, ...]
+    reset: Callable[[nn.Module], None]
+    detach: Callable[[nn.Module], None] | None = None
+
+
+_handler_lock = threading.RLock()
+_handlers: list[StatefulHandler] | None = None
+
+
+def _reset_handler_cache() -> None:
+    global _handlers
+    with _handler_lock:
+        _handlers = None
+
+
+def stateful_handlers() -> list[StatefulHandler]:
+    """Every handler contributed by the installed plugins."""
+    global _handlers
+    with _handler_lock:
+        if _handlers is None:
+            from .plugins import get_plugin_manager
+
+            found: list[StatefulHandler] = []
+            for contributed in get_plugin_manager().hook.spikelayers_stateful_handlers():
+                found.extend(contributed or ())
+            _handlers = found
+        return _handlers
+
+
+def _foreign_handler(module: nn.Module) -> StatefulHandler | None:
+    for handler in stateful_handlers():
+        if isinstance(module, handler.types):
+            return handler
+    return None
+
+
+def reset_net(net: nn.Module) -> None:
+    """Reset every memory of ``net`` and its submodules to its initial value.
+
+    Modules that are not :class:`MemoryModule` but are known to a plugin's stateful
+    handler are reset by that handler; so are modules with their own ``reset()`` that
+    a handler claims.
+    """
+    for module in net.modules():
+        if isinstance(module, MemoryModule):
+            module.reset()
+        else:
+            handler = _foreign_handler(module)
+            if handler is not None:
+                handler.reset(module)
+
+
+def detach_net(net: nn.Module) -> None:
+    """Detach every memory of ``net`` from the autograd graph (truncated BPTT)."""
+    for module in net.modules():
+        if isinstance(module, MemoryModule):
+            module.detach()
+        else:
+            handler = _foreign_handler(module)
+            if handler is not None and handler.detach is not None:
+                handler.detach(module)
+
+
+def _walk_step_modules(net: nn.Module) -> Iterator[nn.Module]:
+    """Yield modules in depth-first order, not descending into step-mode keepers."""
+    stack = [net]
+    while stack:
+        module = stack.pop()
+        yield module
+        if getattr(module, "keeps_child_step_mode", False):
+            continue
+        stack.extend(reversed(list(module.children())))
+
+
+def set_step_mode(net: nn.Module, step_mode: str) -> None:
+    """Set ``step_mode`` on ``net`` and every step module below it.
+
+    A module whose ``keeps_child_step_mode`` is true (the containers that drive their
+    children step by step) gets the mode itself, but its children keep theirs. Runs in
+    time linear in the number of modules.
+    """
+    for module in _walk_step_modules(net):
+        if isinstance(module, StepModule):
+            module.step_mode = step_mode
+
+
+def set_backend(net: nn.Module, backend: str, instance: type | tuple[type, ...] = MemoryModule) -> None:
+    """Set ``backend`` on every module of type ``instance`` in ``net`` that supports it.
+
+    Raises ``ValueError`` if no such module supports ``backend``.
+    """
+    matched = 0
+    for module in net.modules():
+        if isinstance(module, instance) and backend in getattr(module, "supported_backends", ()):
+            module.backend = backend
+            matched += 1
+    if matched == 0:
+        raise ValueError(f"set_backend: no module of {net.__class__.__name__} supports backend {backend!r}")
+
+
+def multi_step_forward(
+    x_seq: torch.Tensor, single_step_module: nn.Module | list[nn.Module] | tuple[nn.Module, ...]
+) -> torch.Tensor:
+    """Run single-step module(s) over time: ``[T, N, *] -> [T, N, *']``."""
+    modules = single_step_module if isinstance(single_step_module, (list, tuple)) else (single_step_module,)
+    outputs = []
+    for x in x_seq:
+        for module in modules:
+            x = module(x)
+        outputs.append(x)
+    return torch.stack(outputs)
+
+
+def seq_to_ann_forward(
+    x_seq: torch.Tensor, stateless_module: nn.Module | list[nn.Module] | tuple[nn.Module, ...]
+) -> torch.Tensor:
+    """Fold time into the batch, apply stateless module(s) once, unfold.
+
+    ``[T, N, *] -> [T * N, *] -> [T, N, *']``.
+    """
+    if x_seq.dim() < 2:
+        raise ValueError(f"seq_to_ann_forward expects an input [T, N, *], got shape {tuple(x_seq.shape)}")
+    modules = stateless_module if isinstance(stateless_module, (list, tuple)) else (stateless_module,)
+    time_steps, batch = x_seq.shape[0], x_seq.shape[1]
+    y = x_seq.flatten(0, 1)
+    for module in modules:
+        y = module(y)
+    return y.unflatten(0, (time_steps, batch))
+
+
+def delay(x_seq: torch.Tensor, delay_steps: int) -> torch.Tensor:
+    """Delay a sequence: ``y[t] = x[t - delay_steps]``, zeros for ``t < delay_steps``.
+
+    ``[T, N, *] -> [T, N, *]``; ``delay_steps`` is a non-negative int.
+    """
+    if isinstance(delay_steps, bool) or not isinstance(delay_steps, int) or delay_steps < 0:
+        raise ValueError(f"delay: delay_steps must be a non-negative int, got {delay_steps!r}")
+    y = torch.zeros_like(x_seq)
+    if delay_steps < x_seq.shape[0]:
+        y[delay_steps:] = x_seq[: x_seq.shape[0] - delay_steps]
+    return y

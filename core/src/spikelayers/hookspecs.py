@@ -1,0 +1,83 @@
+"""Every hook a spikelayers plugin can implement.
+
+A plugin is a plain module of functions decorated with :data:`hookimpl`, named in its
+distribution's ``pyproject.toml`` under the entry-point group ``spikelayers``::
+
+    [project.entry-points.spikelayers]
+    myplugin = "my_package.plugin"
+
+The core registers its own containers through these same hooks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .benchmarks import BenchCase
+    from .functional import StatefulHandler
+    from .kernels import KernelSpec
+
+PROJECT = "spikelayers"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def spikelayers_provides() -> dict[str, dict[str, str]]:
+    """Name the classes this plugin contributes, per namespace.
+
+    Called once, when a namespace (``spikelayers.layer``, ``spikelayers.neuron``,
+    ``spikelayers.surrogate``) is first used or the ``plugins`` command runs. Return a
+    mapping ``{namespace: {public name: "module.path:attribute"}}``; the module is
+    imported only when the name is first looked up, so keep the plugin module light.
+    Two plugins returning one name in one namespace is an error at discovery.
+    """
+
+
+@hookspec
+def spikelayers_kernels() -> list[KernelSpec]:
+    """Contribute kernel implementations.
+
+    Called once, when the kernel registry is first used. Return a list of
+    :class:`spikelayers.kernels.KernelSpec`, each naming an op (e.g. ``"lif.multi_step"``),
+    a backend (``"torch"`` or ``"triton"``) and the ``"module:attribute"`` of its
+    implementation, imported on first use.
+    """
+
+
+@hookspec
+def spikelayers_stateful_handlers() -> list[StatefulHandler]:
+    """Teach :func:`spikelayers.functional.reset_net` and ``detach_net`` foreign modules.
+
+    Called once, on the first ``reset_net``/``detach_net``. Return a list of
+    :class:`spikelayers.functional.StatefulHandler`, each matching module types that
+    keep state but are not :class:`spikelayers.base.MemoryModule` (for example another
+    library's neurons) and saying how to reset and detach them.
+    """
+
+
+@hookspec
+def spikelayers_add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add subcommands to the ``spikelayers`` command line.
+
+    Called each time the command line starts, with the ``argparse`` sub-parser
+    collection. Add a parser with ``subparsers.add_parser(name, help=...)`` and set its
+    handler with ``parser.set_defaults(handler=function)``; the handler receives the
+    parsed ``argparse.Namespace`` and returns an exit code (``None`` means 0).
+    """
+
+
+@hookspec
+def spikelayers_bench_cases() -> list[BenchCase]:
+    """Contribute benchmark cases for the layers of this plugin.
+
+    Called by the benchmark runner (``spikelayers bench`` / ``nox -s bench``). Return a
+    list of :class:`spikelayers.benchmarks.BenchCase`; import heavy modules inside the
+    cases' factories, not at plugin import.
+    """
