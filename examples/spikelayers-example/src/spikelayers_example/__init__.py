@@ -1,0 +1,1 @@
+"""An example spikelayers plugin providing ``layer.ExponentialTrace``."""
