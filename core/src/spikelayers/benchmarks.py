@@ -38,6 +38,9 @@ class BenchCase:
         backends: kernel backends to time besides the layer's default.
         baseline: optional second implementation (a factory) timed as ``"baseline"``,
             e.g. the straightforward transcription a fused path replaces.
+        args, kwargs: the constructor arguments of the public class ``name``, so that the
+            same layer can be built from another library with this API (``--compare``).
+        tags: free-form labels for filtering.
     """
 
     name: str
@@ -48,4 +51,6 @@ class BenchCase:
     reference: bool = True
     backends: tuple[str, ...] = ()
     baseline: Callable[[], nn.Module] | None = None
+    args: tuple[object, ...] = ()
+    kwargs: Mapping[str, object] = field(default_factory=dict)
     tags: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,36 @@
+"""Sphinx configuration for the spikelayers documentation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+project = "spikelayers"
+author = "The spikelayers authors"
+copyright = "2026, the spikelayers authors"
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode", "sphinx.ext.intersphinx"]
+html_theme = "furo"
+html_title = "spikelayers"
+exclude_patterns = ["_build"]
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_default_options = {"show-inheritance": True}
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+intersphinx_mapping = {"python": ("https://docs.python.org/3", None)}
+intersphinx_disabled_reftypes = ["*"]
+nitpicky = False
+suppress_warnings = ["ref.python"]
+
+
+def _write_catalogue(app) -> None:
+    from catalogue import write_catalogue
+
+    write_catalogue(HERE / "catalogue.rst")
+
+
+def setup(app):
+    app.connect("builder-inited", _write_catalogue)

@@ -1,0 +1,1 @@
+"""Benchmarks of the installed spikelayers plugins (``spikelayers bench``)."""

@@ -1,0 +1,59 @@
+"""The ``spikelayers bench`` subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from .report import format_table, summarise, write_chart, write_json
+from .runner import collect_cases, run_case
+
+
+def add_bench_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("bench", help="benchmark the layers of the installed plugins")
+    parser.add_argument("--sizes", default="small,large", help="comma-separated size labels (default: small,large)")
+    parser.add_argument("--only", action="append", help="run cases whose name contains this (repeatable)")
+    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    parser.add_argument("--repeats", type=int, default=5, help="timed repetitions per variant (median reported)")
+    parser.add_argument("--compare", metavar="MODULE", help="also time the same classes from MODULE (same API)")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for bench.json and bench.png")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.set_defaults(handler=run_bench)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    cases = collect_cases(args.only)
+    if args.list or not cases:
+        for case in cases:
+            print(f"{case.name:<40} sizes: {', '.join(case.shapes)}")
+        if not cases:
+            print("no benchmark cases: install plugins that provide them")
+        return 0 if cases else 1
+    device = torch.device(args.device)
+    dtype = getattr(torch, args.dtype)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    work = [(case, size) for case in cases for size in sizes if size in case.shapes]
+    measurements = []
+    for case, size in tqdm(work, desc="bench", unit="case"):
+        measurements.extend(run_case(case, size, device, dtype, args.repeats, args.compare))
+    rows = summarise(measurements)
+    print(format_table(rows))
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    meta = {
+        "device": str(device),
+        "device_name": name,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "dtype": args.dtype,
+        "repeats": args.repeats,
+    }
+    write_json(args.out / "bench.json", measurements, rows, meta)
+    charted = write_chart(args.out / "bench.png", rows, f"spikelayers on {name} ({device})")
+    print(f"\nwrote {args.out / 'bench.json'}" + (f" and {args.out / 'bench.png'}" if charted else ""))
+    return 0

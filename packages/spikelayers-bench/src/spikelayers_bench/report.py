@@ -1,0 +1,112 @@
+"""Turn measurements into ratios, a text table, JSON and a PNG chart."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from .runner import Measurement, as_dicts
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator in (None, 0):
+        return None
+    return numerator / denominator
+
+
+def summarise(measurements: Iterable[Measurement]) -> list[dict[str, object]]:
+    """One row per (case, size, variant) with its ratios to the floor and to ours."""
+    groups: dict[tuple[str, str], dict[str, Measurement]] = defaultdict(dict)
+    for m in measurements:
+        groups[(m.case, m.size)][m.variant] = m
+    rows = []
+    for (case, size), variants in groups.items():
+        floor = variants["floor"]
+        ours = variants.get("spikelayers")
+        for name, m in variants.items():
+            if name == "floor":
+                continue
+            rows.append(
+                {
+                    "case": case,
+                    "size": size,
+                    "shape": list(m.shape),
+                    "device": m.device,
+                    "variant": name,
+                    "forward_ms": round(m.forward_ms, 3),
+                    "forward_backward_ms": None if m.forward_backward_ms is None else round(m.forward_backward_ms, 3),
+                    "forward_vs_floor": _round(_ratio(m.forward_ms, floor.forward_ms)),
+                    "forward_backward_vs_floor": _round(_ratio(m.forward_backward_ms, floor.forward_backward_ms)),
+                    "forward_vs_spikelayers": _round(_ratio(m.forward_ms, ours.forward_ms if ours else None)),
+                    "forward_backward_vs_spikelayers": _round(
+                        _ratio(m.forward_backward_ms, ours.forward_backward_ms if ours else None)
+                    ),
+                    "peak_extra_vs_input": _round(_ratio(m.peak_extra_mb, m.input_mb)),
+                }
+            )
+    return rows
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _fmt(value: object, suffix: str = "") -> str:
+    return "-" if value is None else f"{value}{suffix}"
+
+
+def format_table(rows: list[dict[str, object]]) -> str:
+    header = (
+        f"{'case':<34} {'size':<6} {'variant':<20} {'fwd ms':>9} {'fwd/floor':>9} "
+        f"{'f+b ms':>9} {'f+b/floor':>9} {'f+b/ours':>9} {'peak/in':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r['case']:<34} {r['size']:<6} {r['variant']:<20} {_fmt(r['forward_ms']):>9} "
+            f"{_fmt(r['forward_vs_floor'], 'x'):>9} {_fmt(r['forward_backward_ms']):>9} "
+            f"{_fmt(r['forward_backward_vs_floor'], 'x'):>9} {_fmt(r['forward_backward_vs_spikelayers'], 'x'):>9} "
+            f"{_fmt(r['peak_extra_vs_input'], 'x'):>8}"
+        )
+    return "\n".join(lines)
+
+
+def write_json(path: Path, measurements: list[Measurement], rows: list[dict[str, object]], meta: dict[str, object]) -> None:
+    path.write_text(json.dumps({"meta": meta, "summary": rows, "measurements": as_dicts(measurements)}, indent=2))
+
+
+def write_chart(path: Path, rows: list[dict[str, object]], title: str) -> bool:
+    """A bar chart of forward+backward time over the copy floor; False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    labels = sorted({f"{r['case']} [{r['size']}]" for r in rows})
+    variants = sorted({str(r["variant"]) for r in rows})
+    index = {label: i for i, label in enumerate(labels)}
+    width = 0.8 / max(len(variants), 1)
+    fig, ax = plt.subplots(figsize=(max(8, 0.5 * len(labels) + 4), 5))
+    for k, variant in enumerate(variants):
+        xs, ys = [], []
+        for r in rows:
+            value = r["forward_backward_vs_floor"] or r["forward_vs_floor"]
+            if r["variant"] == variant and value is not None:
+                xs.append(index[f"{r['case']} [{r['size']}]"] + k * width)
+                ys.append(value)
+        ax.bar(xs, ys, width=width, label=variant)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_ylabel("time / memory-copy floor (forward+backward)")
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))])
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=8)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True

@@ -1,0 +1,204 @@
+"""Run the benchmark cases of every installed plugin.
+
+For each case and size the runner times, alternating the variants every repetition so
+that machine drift cancels:
+
+- ``floor``: the memory-copy floor, ``y.copy_(x)`` repeated so that it reads and writes
+  ``floor_passes`` input-sized tensors (forward), and twice that for forward+backward
+  (the backward reads the output gradient and writes the input gradient at least);
+- ``spikelayers``: the layer in multi-step mode with its default backend, and one row per
+  extra kernel backend the case lists that can run here;
+- ``reference``: a deep copy in single-step mode driven by a Python loop over ``T``;
+- ``baseline``: the implementation the plugin says its fused path replaces;
+- ``compare``: the same class built from another module with this API, on request.
+
+Forward is timed under ``torch.no_grad()``; forward+backward with gradients on, the
+backward seeded with a fixed output gradient.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from spikelayers.benchmarks import BenchCase
+from spikelayers.functional import reset_net, set_backend, set_step_mode
+from spikelayers.kernels import backend_unavailable_reason
+from spikelayers.plugins import get_plugin_manager
+
+from .timing import peak_extra_bytes, time_once
+
+
+@dataclass
+class Measurement:
+    case: str
+    size: str
+    shape: tuple[int, ...]
+    device: str
+    dtype: str
+    variant: str
+    forward_ms: float
+    forward_backward_ms: float | None
+    peak_extra_mb: float | None
+    input_mb: float
+
+
+def collect_cases(only: Iterable[str] | None = None) -> list[BenchCase]:
+    """Every BenchCase of the installed plugins, optionally filtered by name substrings."""
+    cases = [case for found in get_plugin_manager().hook.spikelayers_bench_cases() for case in found or ()]
+    if only:
+        wanted = [w.lower() for w in only]
+        cases = [c for c in cases if any(w in c.name.lower() for w in wanted)]
+    return sorted(cases, key=lambda c: c.name)
+
+
+def _first_tensor(output: object) -> torch.Tensor:
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, (list, tuple)) and output:
+        return _first_tensor(output[0])
+    raise TypeError(f"benchmark output must be a tensor or a list of tensors, got {type(output).__name__}")
+
+
+class Variant:
+    """One implementation to time: forward, and forward+backward when it has gradients."""
+
+    def __init__(self, name: str, run: Callable[[torch.Tensor], torch.Tensor], module: nn.Module | None, x: torch.Tensor) -> None:
+        self.name = name
+        self.module = module
+        self._run = run
+        self.x = x
+        self.x_grad = x.detach().clone().requires_grad_(x.is_floating_point())
+        with torch.no_grad():
+            self.grad_out = torch.ones_like(_first_tensor(self._call(x)))
+
+    def _call(self, x: torch.Tensor) -> torch.Tensor:
+        if self.module is not None:
+            reset_net(self.module)
+        return _first_tensor(self._run(x))
+
+    def forward(self) -> None:
+        with torch.no_grad():
+            self._call(self.x)
+
+    def forward_backward(self) -> None:
+        y = self._call(self.x_grad)
+        if y.requires_grad:
+            y.backward(self.grad_out)
+        self.x_grad.grad = None
+        if self.module is not None:
+            self.module.zero_grad(set_to_none=True)
+
+    @property
+    def has_backward(self) -> bool:
+        return self.x.is_floating_point()
+
+
+def _floor_variant(x: torch.Tensor, passes: int) -> tuple[Callable[[], None], Callable[[], None]]:
+    y = torch.empty_like(x)
+    copies = max(passes // 2, 1)
+
+    def forward() -> None:
+        for _ in range(copies):
+            y.copy_(x)
+
+    def forward_backward() -> None:
+        for _ in range(2 * copies):
+            y.copy_(x)
+
+    return forward, forward_backward
+
+
+def _multi_step(module: nn.Module) -> nn.Module:
+    set_step_mode(module, "m")
+    return module
+
+
+def build_variants(case: BenchCase, x: torch.Tensor, device: torch.device, compare: str | None) -> list[Variant]:
+    variants = []
+    fused = _multi_step(case.factory().to(device))
+    variants.append(Variant("spikelayers", fused, fused, x))
+    for backend in case.backends:
+        if backend_unavailable_reason(backend, device) is None:
+            other = copy.deepcopy(fused)
+            set_backend(other, backend)
+            variants.append(Variant(f"spikelayers[{backend}]", other, other, x))
+    if case.reference:
+        single = copy.deepcopy(fused)
+        set_step_mode(single, "s")
+
+        def loop(x_seq: torch.Tensor, module: nn.Module = single) -> torch.Tensor:
+            return torch.stack([_first_tensor(module(x_t)) for x_t in x_seq])
+
+        variants.append(Variant("reference", loop, single, x))
+    if case.baseline is not None:
+        baseline = _multi_step(case.baseline().to(device))
+        variants.append(Variant("baseline", baseline, baseline, x))
+    if compare:
+        other_cls = getattr(importlib.import_module(compare), case.name.split()[0], None)
+        if other_cls is not None:
+            other_module = other_cls(*case.args, **dict(case.kwargs)).to(device)
+            if hasattr(other_module, "step_mode"):
+                other_module.step_mode = "m"
+            variants.append(Variant("compare", other_module, None, x))
+    return variants
+
+
+def run_case(
+    case: BenchCase,
+    size: str,
+    device: torch.device,
+    dtype: torch.dtype = torch.float32,
+    repeats: int = 5,
+    compare: str | None = None,
+) -> list[Measurement]:
+    """Time every variant of ``case`` at ``size``, alternating variants each repetition."""
+    shape = tuple(case.shapes[size])
+    torch.manual_seed(0)
+    x = case.input_fn(shape, device, dtype)
+    variants = build_variants(case, x, device, compare)
+    floor_fwd, floor_fwdbwd = _floor_variant(x, case.floor_passes)
+    timed: dict[str, tuple[Callable[[], None], Callable[[], None] | None]] = {"floor": (floor_fwd, floor_fwdbwd)}
+    for variant in variants:
+        timed[variant.name] = (variant.forward, variant.forward_backward if variant.has_backward else None)
+    samples: dict[str, list[list[float]]] = {name: [[], []] for name in timed}
+    for fwd, fwdbwd in timed.values():  # warm-up
+        fwd()
+        if fwdbwd is not None:
+            fwdbwd()
+    for _ in range(repeats):
+        for name, (fwd, _fwdbwd) in timed.items():
+            samples[name][0].append(time_once(fwd, device))
+        for name, (_fwd, fwdbwd) in timed.items():
+            if fwdbwd is not None:
+                samples[name][1].append(time_once(fwdbwd, device))
+    input_mb = x.numel() * x.element_size() / 2**20
+    results = []
+    for name, (fwd_samples, fwdbwd_samples) in samples.items():
+        fwdbwd = timed[name][1]
+        peak = peak_extra_bytes(fwdbwd, device) / 2**20 if fwdbwd is not None and name != "floor" else None
+        results.append(
+            Measurement(
+                case=case.name,
+                size=size,
+                shape=shape,
+                device=str(device),
+                dtype=str(dtype).removeprefix("torch."),
+                variant=name,
+                forward_ms=1e3 * statistics.median(fwd_samples),
+                forward_backward_ms=1e3 * statistics.median(fwdbwd_samples) if fwdbwd_samples else None,
+                peak_extra_mb=peak,
+                input_mb=input_mb,
+            )
+        )
+    return results
+
+
+def as_dicts(measurements: Iterable[Measurement]) -> list[dict[str, object]]:
+    return [asdict(m) for m in measurements]

@@ -1,0 +1,74 @@
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from spikelayers import cli, plugins
+from spikelayers.base import MemoryModule
+from spikelayers.benchmarks import BenchCase
+from spikelayers.hookspecs import hookimpl
+from spikelayers_bench.report import format_table, summarise
+from spikelayers_bench.runner import collect_cases, run_case
+
+
+class Decay(MemoryModule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_memory("v", 0.0)
+
+    def single_step_forward(self, x):
+        self.v = self.memory_like("v", x) * 0.5 + x
+        return self.v
+
+    def multi_step_forward(self, x_seq):
+        weights = 0.5 ** torch.arange(x_seq.shape[0], dtype=x_seq.dtype)
+        out = torch.stack([(x_seq[: t + 1] * weights[: t + 1].flip(0).view(-1, 1, 1)).sum(0) for t in range(x_seq.shape[0])])
+        self.v = out[-1]
+        return out
+
+
+CASE = BenchCase("Decay", Decay, {"small": (4, 2, 8), "large": (4, 8, 64)}, baseline=lambda: nn.Identity())
+
+
+class BenchPlugin:
+    @hookimpl
+    def spikelayers_bench_cases(self):
+        return [CASE]
+
+
+@pytest.fixture
+def bench_plugin(clean_registry):
+    plugins.register_plugin(BenchPlugin(), name="bench-test")
+
+
+@pytest.fixture
+def clean_registry():
+    plugins.reload()
+    yield
+    plugins._extra_plugins.clear()
+    plugins.reload()
+
+
+def test_collect_cases_filters_by_name(bench_plugin):
+    assert CASE in collect_cases()
+    assert collect_cases(["decay"]) == [CASE]
+    assert collect_cases(["nothing-like-this"]) == []
+
+
+def test_run_case_times_every_variant_with_ratios(bench_plugin):
+    measurements = run_case(CASE, "small", torch.device("cpu"), repeats=2)
+    assert {m.variant for m in measurements} == {"floor", "spikelayers", "reference", "baseline"}
+    rows = summarise(measurements)
+    ours = next(r for r in rows if r["variant"] == "spikelayers")
+    assert ours["forward_vs_floor"] > 0 and ours["forward_backward_vs_floor"] > 0
+    assert ours["forward_backward_vs_spikelayers"] == 1.0
+    assert ours["peak_extra_vs_input"] is not None
+    assert "Decay" in format_table(rows)
+
+
+def test_bench_command_writes_json(bench_plugin, tmp_path, capsys):
+    assert cli.main(["bench", "--only", "Decay", "--sizes", "small", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert {row["variant"] for row in report["summary"]} >= {"spikelayers", "reference"}
+    assert "f+b/floor" in capsys.readouterr().out
