@@ -3,9 +3,10 @@ import pickle
 
 import pytest
 import torch
+from torch import nn
+
 from spikelayers.base import MemoryModule, MultiStepModule, SingleStepModule, StepModule
 from spikelayers.errors import StateShapeError
-from torch import nn
 
 
 class Accumulator(MemoryModule):

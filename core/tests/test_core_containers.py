@@ -1,8 +1,9 @@
 import torch
+from torch import nn
+
 from spikelayers.base import MemoryModule
 from spikelayers.containers import MultiStepContainer, PrintShapeModule, SeqToANNContainer, StepModeContainer
 from spikelayers.testing import LayerCase, parametrize_with_checks
-from torch import nn
 
 
 class Integrator(MemoryModule):

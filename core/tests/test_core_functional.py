@@ -1,11 +1,12 @@
 import pytest
 import torch
+from torch import nn
+
 from spikelayers import functional, plugins
 from spikelayers.base import MemoryModule, StepModule
 from spikelayers.containers import MultiStepContainer, SeqToANNContainer, StepModeContainer
 from spikelayers.functional import StatefulHandler
 from spikelayers.hookspecs import hookimpl
-from torch import nn
 
 
 class Counter(MemoryModule):

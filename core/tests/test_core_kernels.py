@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from spikelayers import kernels, plugins
 from spikelayers.errors import BackendUnavailableError
 from spikelayers.hookspecs import hookimpl

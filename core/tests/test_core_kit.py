@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+from torch import nn
+
 from spikelayers.base import MemoryModule
 from spikelayers.shapes import check_dim
 from spikelayers.testing import (
@@ -17,7 +19,6 @@ from spikelayers.testing import (
     check_state_dict_round_trip,
     check_step_mode_validation,
 )
-from torch import nn
 
 
 class Leaky(MemoryModule):

@@ -5,6 +5,7 @@ import sys
 import types
 
 import pytest
+
 from spikelayers import hookspecs, layer, namespaces, plugins
 from spikelayers.errors import PluginConflictError, PluginNotInstalledError
 from spikelayers.hookspecs import hookimpl

@@ -23,7 +23,9 @@ class Decay(MemoryModule):
 
     def multi_step_forward(self, x_seq):
         weights = 0.5 ** torch.arange(x_seq.shape[0], dtype=x_seq.dtype)
-        out = torch.stack([(x_seq[: t + 1] * weights[: t + 1].flip(0).view(-1, 1, 1)).sum(0) for t in range(x_seq.shape[0])])
+        out = torch.stack(
+            [(x_seq[: t + 1] * weights[: t + 1].flip(0).view(-1, 1, 1)).sum(0) for t in range(x_seq.shape[0])]
+        )
         self.v = out[-1]
         return out
 

@@ -73,7 +73,9 @@ def format_table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def write_json(path: Path, measurements: list[Measurement], rows: list[dict[str, object]], meta: dict[str, object]) -> None:
+def write_json(
+    path: Path, measurements: list[Measurement], rows: list[dict[str, object]], meta: dict[str, object]
+) -> None:
     path.write_text(json.dumps({"meta": meta, "summary": rows, "measurements": as_dicts(measurements)}, indent=2))
 
 

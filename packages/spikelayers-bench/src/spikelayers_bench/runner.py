@@ -69,7 +69,9 @@ def _first_tensor(output: object) -> torch.Tensor:
 class Variant:
     """One implementation to time: forward, and forward+backward when it has gradients."""
 
-    def __init__(self, name: str, run: Callable[[torch.Tensor], torch.Tensor], module: nn.Module | None, x: torch.Tensor) -> None:
+    def __init__(
+        self, name: str, run: Callable[[torch.Tensor], torch.Tensor], module: nn.Module | None, x: torch.Tensor
+    ) -> None:
         self.name = name
         self.module = module
         self._run = run
