@@ -1,11 +1,11 @@
 """Developer workflows (tasks, not tests; the tests live in tox.ini).
 
-    nox -s dev       one editable environment with everything (.nox/dev)
-    nox -s demo      train the demo spiking network (pass demo options after --)
-    nox -s bench     benchmark every installed layer (pass bench options after --)
-    nox -s docs      build the documentation (`-- serve` to serve it on localhost:8000)
-    nox -s gpu       on a CUDA machine: the triton kernel tests and the GPU benchmarks
-    nox -s wheels    build a wheel of every distribution into dist/
+nox -s dev       one editable environment with everything (.nox/dev)
+nox -s demo      train the demo spiking network (pass demo options after --)
+nox -s bench     benchmark every installed layer (pass bench options after --)
+nox -s docs      build the documentation (`-- serve` to serve it on localhost:8000)
+nox -s gpu       on a CUDA machine: the triton kernel tests and the GPU benchmarks
+nox -s wheels    build a wheel of every distribution into dist/
 """
 
 from __future__ import annotations

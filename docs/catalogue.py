@@ -53,7 +53,15 @@ def write_catalogue(path: Path) -> None:
         if not entries:
             continue
         title = f"``spikelayers.{namespace}``"
-        lines += [title, "-" * len(title), "", f".. list-table:: {len(entries)} names", "   :header-rows: 1", "   :widths: 20 15 8 10 47", ""]
+        lines += [
+            title,
+            "-" * len(title),
+            "",
+            f".. list-table:: {len(entries)} names",
+            "   :header-rows: 1",
+            "   :widths: 20 15 8 10 47",
+            "",
+        ]
         lines += ["   * - Name", "     - Distribution", "     - Step modes", "     - Backends", "     - Summary"]
         for _, name, dist, modes, backends, summary in entries:
             lines += [f"   * - {name}", f"     - {dist}", f"     - {modes}", f"     - {backends}", f"     - {summary}"]

@@ -14,7 +14,7 @@ copyright = "2026, the spikelayers authors"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode", "sphinx.ext.intersphinx"]
 html_theme = "furo"
 html_title = "spikelayers"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"show-inheritance": True}
@@ -32,5 +32,12 @@ def _write_catalogue(app) -> None:
     write_catalogue(HERE / "catalogue.rst")
 
 
+def _write_bench_tables(app) -> None:
+    from bench_tables import write_tables
+
+    write_tables(HERE / "performance", HERE / "_generated")
+
+
 def setup(app):
     app.connect("builder-inited", _write_catalogue)
+    app.connect("builder-inited", _write_bench_tables)

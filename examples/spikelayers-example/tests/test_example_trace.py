@@ -1,4 +1,5 @@
 import torch
+
 from spikelayers.testing import LayerCase, parametrize_with_checks
 from spikelayers_example.trace import ExponentialTrace
 

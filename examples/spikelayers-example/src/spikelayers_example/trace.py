@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+
 from spikelayers.base import MemoryModule
 from spikelayers.shapes import check_min_dim
 

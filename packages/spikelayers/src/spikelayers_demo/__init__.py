@@ -1,0 +1,1 @@
+"""The demo of the umbrella distribution: ``spikelayers demo`` trains a spiking CNN."""

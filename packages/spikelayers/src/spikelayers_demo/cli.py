@@ -1,0 +1,81 @@
+"""``spikelayers demo``: train and evaluate a spiking CNN on the bundled digits."""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+import torch
+
+from spikelayers import functional
+
+
+def add_demo_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="train a spiking CNN on the UCI digits (scikit-learn's copy) and report test accuracy"
+    )
+    parser.add_argument("--epochs", type=int, default=15, help="training epochs (default: 15)")
+    parser.add_argument("--T", type=int, default=4, help="time steps per sample (default: 4)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default: 5e-3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and shuffling")
+    parser.add_argument("--backend", default="torch", choices=["torch", "triton"], help="kernel backend of the neurons")
+    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    parser.add_argument(
+        "--plot", type=Path, metavar="FILE", help="write a PNG: accuracy curve, firing rates, spike rasters"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.set_defaults(handler=run_demo)
+
+
+def _positive(name: str, value: int) -> None:
+    if value < 1:
+        raise SystemExit(f"spikelayers demo: --{name} must be at least 1, got {value}")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .data import load_digits_split
+    from .model import DigitsSNN
+    from .train import EpochResult, train
+
+    for name in ("epochs", "T", "batch_size"):
+        _positive(name.replace("_", "-"), getattr(args, name))
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    device = torch.device(args.device)
+    train_data, test_data = load_digits_split(seed=args.seed)
+    model = DigitsSNN().to(device)
+    if args.backend != "torch":
+        functional.set_backend(model, args.backend)
+    print(f"digits: {len(train_data)} train / {len(test_data)} test images, T={args.T}, device={device}")
+
+    def report(epoch: EpochResult) -> None:
+        tqdm.write(
+            f"epoch {epoch.epoch:>3}: loss {epoch.train_loss:.4f}  train accuracy {100 * epoch.train_accuracy:6.2f}%"
+            f"  test accuracy {100 * epoch.test_accuracy:6.2f}%"
+        )
+
+    result = train(
+        model,
+        train_data,
+        test_data,
+        epochs=args.epochs,
+        T=args.T,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        device=device,
+        seed=args.seed,
+        progress=None if args.no_progress else tqdm,
+        report=report,
+    )
+    if args.plot:
+        from .plot import record_spikes, write_figure
+
+        write_figure(args.plot, result, record_spikes(model, test_data[0][0].to(device), args.T))
+        print(f"wrote {args.plot}")
+    print(f"test accuracy: {100 * result.test_accuracy:.2f}%")
+    print(f"elapsed: {result.elapsed_s:.1f} s")
+    return 0

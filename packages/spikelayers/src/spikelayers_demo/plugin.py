@@ -1,0 +1,14 @@
+"""Adds the ``demo`` subcommand to the ``spikelayers`` command line."""
+
+from __future__ import annotations
+
+import argparse
+
+from spikelayers.hookspecs import hookimpl
+
+
+@hookimpl
+def spikelayers_add_commands(subparsers: argparse._SubParsersAction) -> None:
+    from .cli import add_demo_command
+
+    add_demo_command(subparsers)
