@@ -7,17 +7,21 @@ from torch import nn
 from spikelayers.base import MemoryModule
 from spikelayers.shapes import check_dim
 from spikelayers.testing import (
+    InputVariant,
     LayerCase,
     assert_close,
+    check_autocast,
     check_bad_input_rank,
     check_chunked_sequence,
     check_copy_and_pickle_mid_sequence,
+    check_input_variant,
     check_layer,
     check_multi_step_matches_single_step,
     check_reset_restores_initial_state,
     check_signature,
     check_state_dict_round_trip,
     check_step_mode_validation,
+    make_input,
 )
 
 
@@ -177,3 +181,45 @@ def test_check_signature_accepts_reference_and_rejects_changes():
     check_signature(Delay, aliases={"delay": "delay_steps"})
     with pytest.raises(AssertionError, match="not a declared alias"):
         check_signature(Delay)
+
+
+class ViewsItsInput(Leaky):
+    """Uses .view on its input, which fails inside torch for non-contiguous tensors."""
+
+    def multi_step_forward(self, x_seq):
+        flat = x_seq.view(x_seq.shape[0] * x_seq.shape[1], -1)
+        return super().multi_step_forward(flat.view_as(x_seq))
+
+
+class KeepsDoubleState(Leaky):
+    def single_step_forward(self, x):
+        out = super().single_step_forward(x)
+        self.v = self.v.double()
+        return out
+
+
+def test_input_variants_pass_on_a_correct_layer():
+    for variant in (
+        InputVariant(),
+        InputVariant(T=1, batch=0),
+        InputVariant(layout="strided"),
+        InputVariant(special="nan"),
+        InputVariant(special="inf", T=5, batch=1),
+    ):
+        check_input_variant(case(Leaky), variant)
+
+
+def test_input_variant_catches_an_error_from_inside_torch():
+    with pytest.raises(AssertionError, match="does not name the layer"):
+        check_input_variant(case(ViewsItsInput), InputVariant(layout="strided"))
+
+
+def test_strided_input_is_really_non_contiguous():
+    x = make_input(case(Leaky), InputVariant(layout="strided"))
+    assert not x.is_contiguous() and x.shape == (3, 2, 4)
+
+
+def test_autocast_check_passes_and_catches_a_float64_memory():
+    check_autocast(case(Leaky))
+    with pytest.raises(AssertionError, match=r"dtype torch\.float64"):
+        check_autocast(case(KeepsDoubleState))

@@ -32,18 +32,22 @@ from .checks import (
     run_sequence,
 )
 from .compare import assert_close, relative_error
+from .robustness import InputVariant, check_autocast, check_input_variant, make_input
 from .signature import check_signature, reference_parameters
 
 __all__ = [
     "CHECKS",
     "Check",
+    "InputVariant",
     "LayerCase",
     "assert_close",
+    "check_autocast",
     "check_bad_input_rank",
     "check_chunked_sequence",
     "check_compile",
     "check_copy_and_pickle_mid_sequence",
     "check_gradients_flow",
+    "check_input_variant",
     "check_layer",
     "check_multi_step_matches_single_step",
     "check_reset_restores_initial_state",
@@ -52,6 +56,7 @@ __all__ = [
     "check_step_mode_validation",
     "checks_for",
     "gaussian_input",
+    "make_input",
     "parametrize_with_checks",
     "reference_parameters",
     "relative_error",
