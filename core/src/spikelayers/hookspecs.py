@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .benchmarks import BenchCase
     from .functional import StatefulHandler
     from .kernels import KernelSpec
+    from .testing import LayerCase
 
 PROJECT = "spikelayers"
 
@@ -80,4 +81,14 @@ def spikelayers_bench_cases() -> list[BenchCase]:
     Called by the benchmark runner (``spikelayers bench`` / ``nox -s bench``). Return a
     list of :class:`spikelayers.benchmarks.BenchCase`; import heavy modules inside the
     cases' factories, not at plugin import.
+    """
+
+
+@hookspec
+def spikelayers_conformance_cases() -> list[LayerCase]:
+    """Contribute the layer configurations that the conformance kit checks.
+
+    Called by test suites that check every installed layer at once (``torch.compile``,
+    autocast, unusual inputs, distributed training). Return a list of
+    :class:`spikelayers.testing.LayerCase`; build layers inside the cases' factories.
     """

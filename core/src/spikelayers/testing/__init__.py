@@ -32,6 +32,7 @@ from .checks import (
     run_sequence,
 )
 from .compare import assert_close, relative_error
+from .registry import installed_cases
 from .robustness import InputVariant, check_autocast, check_input_variant, make_input
 from .signature import check_signature, reference_parameters
 
@@ -56,6 +57,7 @@ __all__ = [
     "check_step_mode_validation",
     "checks_for",
     "gaussian_input",
+    "installed_cases",
     "make_input",
     "parametrize_with_checks",
     "reference_parameters",
