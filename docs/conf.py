@@ -11,7 +11,7 @@ sys.path.insert(0, str(HERE))
 project = "spikelayers"
 author = "The spikelayers authors"
 copyright = "2026, the spikelayers authors"
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode", "sphinx.ext.intersphinx"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode"]
 html_theme = "furo"
 html_title = "spikelayers"
 exclude_patterns = ["_build", "_generated"]
@@ -20,8 +20,6 @@ autodoc_typehints = "description"
 autodoc_default_options = {"show-inheritance": True}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
-intersphinx_mapping = {"python": ("https://docs.python.org/3", None)}
-intersphinx_disabled_reftypes = ["*"]
 nitpicky = False
 suppress_warnings = ["ref.python"]
 
