@@ -1,0 +1,181 @@
+"""The fused multi-step path of IF, LIF and PLIF neurons (PyTorch backend).
+
+One :class:`torch.autograd.Function` per call runs the whole sequence: the forward
+loops over ``T`` writing into preallocated buffers and saves only the pre-spike
+membrane potentials ``h_seq``; the backward rebuilds everything else from them and
+runs the membrane-gradient recursion over ``T`` in reverse. Readable definition:
+:mod:`spikelayers_neuron.reference`.
+
+Backward recursion (``A_t = dv_t/dh_t``, ``c = dh_{t+1}/dv_t``: 1 for IF, ``1 - k``
+for LIF/PLIF)::
+
+    dL/dh_t = sg_t * dL/ds_t + A_t * dL/dv_t,    dL/dv_{t-1} = c * dL/dh_t
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .dynamics import NeuronConfig, charge, single_step
+from .surrogate import SurrogateFunctionBase
+
+
+class FusedNeuronFunction(torch.autograd.Function):
+    """``(x_seq [T, N, *], v0 [N, *], k) -> (spike_seq [T, N, *], v_seq [T, N, *] or v_T [N, *])``."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, k: float | torch.Tensor | None, config: NeuronConfig
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        T = x_seq.shape[0]
+        k_value = k.detach() if isinstance(k, torch.Tensor) else k
+        h_seq = torch.empty(x_seq.shape, dtype=x_seq.dtype, device=x_seq.device)
+        s_seq = torch.empty_like(h_seq)
+        v_seq = torch.empty_like(h_seq) if config.store_v_seq else None
+        v_buffer = None if config.store_v_seq else torch.empty_like(v0)
+        hard = config.v_reset is not None
+        mask = torch.empty(v0.shape, dtype=torch.bool, device=v0.device) if hard else None
+        v_th = config.v_threshold
+        v = v0
+        for t in range(T):
+            h = charge(x_seq[t], v, k_value, config, out=h_seq[t])
+            v_next = v_seq[t] if v_seq is not None else v_buffer
+            if hard:
+                torch.lt(h, v_th, out=mask)
+                torch.mul(h, mask, out=v_next)
+                if config.v_reset != 0.0:
+                    torch.ge(h, v_th, out=s_seq[t])
+                    v_next.add_(s_seq[t], alpha=config.v_reset)
+            else:
+                torch.ge(h, v_th, out=s_seq[t])
+                torch.sub(h, s_seq[t], alpha=v_th, out=v_next)
+            v = v_next
+        if hard and config.v_reset == 0.0:
+            torch.ge(h_seq, v_th, out=s_seq)
+        ctx.config = config
+        ctx.k_value = k_value
+        ctx.k_is_tensor = isinstance(k, torch.Tensor)
+        if config.kind == "plif":
+            ctx.save_for_backward(h_seq, v0, x_seq if config.decay_input else None)
+        else:
+            ctx.save_for_backward(h_seq)
+        if T == 0:
+            return s_seq, v_seq if v_seq is not None else v0.clone()
+        return s_seq, v_seq if v_seq is not None else v
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
+        config: NeuronConfig = ctx.config
+        h_seq = ctx.saved_tensors[0]
+        T = h_seq.shape[0]
+        v_th, v_reset = config.v_threshold, config.v_reset
+        k = float(ctx.k_value) if ctx.k_value is not None else None
+
+        # surrogate derivative sg_t, then A_t = dv_t/dh_t (None stands for 1)
+        grad_h = torch.sub(h_seq, v_th)
+        config.surrogate.derivative_(grad_h)
+        if v_reset is None:
+            slope = None if config.detach_reset else torch.mul(grad_h, -v_th).add_(1.0)
+        elif config.detach_reset:
+            slope = h_seq < v_th
+        else:
+            slope = torch.rsub(h_seq, v_reset).mul_(grad_h).add_(h_seq < v_th)
+
+        # grad_h starts as sg * dL/ds plus the gradients reaching each stored v_t
+        if grad_spike is None:
+            grad_h.zero_()
+        else:
+            grad_h.mul_(grad_spike)
+        if grad_v is not None and T > 0:
+            if config.store_v_seq:
+                _accumulate(grad_h, grad_v, slope)
+            else:
+                _accumulate(grad_h[T - 1], grad_v, None if slope is None else slope[T - 1])
+
+        carry = 1.0 if config.kind == "if" else 1.0 - k
+        for t in range(T - 1, 0, -1):
+            _accumulate(grad_h[t - 1], grad_h[t], None if slope is None else slope[t - 1], carry)
+
+        grad_v0 = grad_h[0] * carry if ctx.needs_input_grad[1] and T > 0 else None
+        grad_k = None
+        if ctx.k_is_tensor and ctx.needs_input_grad[2]:
+            grad_k = _plif_grad_k(ctx, h_seq, grad_h).to(ctx.k_value.dtype)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad_h.mul_(k) if config.kind != "if" and config.decay_input else grad_h
+        return grad_x, grad_v0, grad_k, None
+
+
+def _accumulate(
+    target: torch.Tensor, grad: torch.Tensor, slope: torch.Tensor | None, scale: float = 1.0
+) -> torch.Tensor:
+    """``target += scale * grad * slope`` in place (``slope=None`` means 1)."""
+    if slope is None:
+        return target.add_(grad, alpha=scale)
+    return target.addcmul_(grad, slope, value=scale)
+
+
+def _plif_grad_k(ctx: Any, h_seq: torch.Tensor, grad_h: torch.Tensor) -> torch.Tensor:
+    """``sum_t dL/dh_t * dh_t/dk`` where ``dh_t/dk = [x_t] + v_r - v_{t-1}``."""
+    config: NeuronConfig = ctx.config
+    _, v0, x_seq = ctx.saved_tensors
+    v_th, v_r = config.v_threshold, config.charge_reset
+    v_prev = torch.empty_like(h_seq)
+    v_prev[0] = v0
+    before = h_seq[:-1]
+    if config.v_reset is None:
+        torch.sub(before, (before >= v_th).to(before.dtype), alpha=v_th, out=v_prev[1:])
+    else:
+        torch.mul(before, before < v_th, out=v_prev[1:])
+        if config.v_reset != 0.0:
+            v_prev[1:].add_(before >= v_th, alpha=config.v_reset)
+    slope_k = v_prev.neg_().add_(v_r)
+    if x_seq is not None:
+        slope_k.add_(x_seq)
+    return slope_k.mul_(grad_h).sum()
+
+
+def _has_derivative(surrogate: Any) -> bool:
+    if not isinstance(surrogate, SurrogateFunctionBase):
+        return False
+    return type(surrogate).derivative is not SurrogateFunctionBase.derivative
+
+
+def neuron_multi_step(
+    x_seq: torch.Tensor, v0: torch.Tensor, k: float | torch.Tensor | None, config: NeuronConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``T`` neuron steps (the ``'torch'`` kernel of the op ``"neuron.multi_step"``).
+
+    Args:
+        x_seq: input ``[T, N, *]``.
+        v0: membrane potential before the first step ``[N, *]``.
+        k: ``1/tau`` (LIF), ``sigmoid(w)`` as a tensor (PLIF) or ``None`` (IF).
+        config: the neuron's constants.
+
+    Returns:
+        ``(spike_seq [T, N, *], v)``; ``v`` is ``v_seq [T, N, *]`` when
+        ``config.store_v_seq``, else the last potential ``[N, *]``.
+
+    A surrogate that is not a :class:`SurrogateFunctionBase` with a ``derivative`` runs
+    as a differentiable loop of single steps instead of the fused function.
+    """
+    if not _has_derivative(config.surrogate) or not config.surrogate.spiking:
+        return _loop(x_seq, v0, k, config)
+    return FusedNeuronFunction.apply(x_seq, v0, k, config)
+
+
+def _loop(
+    x_seq: torch.Tensor, v: torch.Tensor, k: float | torch.Tensor | None, config: NeuronConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    spikes, potentials = [], []
+    for x in x_seq:
+        spike, v = single_step(x, v, k, config)
+        spikes.append(spike)
+        potentials.append(v)
+    if not spikes:
+        return torch.empty_like(x_seq), (torch.empty_like(x_seq) if config.store_v_seq else v)
+    return torch.stack(spikes), torch.stack(potentials) if config.store_v_seq else v
