@@ -1,9 +1,10 @@
-"""The fused multi-step path of IF, LIF and PLIF neurons (PyTorch backend).
+"""The fused path of IF, LIF and PLIF neurons (PyTorch backend).
 
 One :class:`torch.autograd.Function` per call runs the whole sequence: the forward
 loops over ``T`` writing into preallocated buffers and saves only the pre-spike
 membrane potentials ``h_seq``; the backward rebuilds everything else from them and
-runs the membrane-gradient recursion over ``T`` in reverse. Readable definition:
+runs the membrane-gradient recursion over ``T`` in reverse. Single-step mode runs the
+same function with ``T = 1``, so both modes agree bit for bit. Readable definition:
 :mod:`spikelayers_neuron.reference`.
 
 Backward recursion (``A_t = dv_t/dh_t``, ``c = dh_{t+1}/dv_t``: 1 for IF, ``1 - k``
@@ -36,24 +37,20 @@ class FusedNeuronFunction(torch.autograd.Function):
         v_seq = torch.empty_like(h_seq) if config.store_v_seq else None
         v_buffer = None if config.store_v_seq else torch.empty_like(v0)
         hard = config.v_reset is not None
-        mask = torch.empty(v0.shape, dtype=torch.bool, device=v0.device) if hard else None
+        fired_seq = torch.empty(x_seq.shape, dtype=torch.bool, device=x_seq.device)
         v_th = config.v_threshold
+        reset_value = x_seq.new_full((), config.v_reset) if hard else None
         v = v0
         for t in range(T):
             h = charge(x_seq[t], v, k_value, config, out=h_seq[t])
             v_next = v_seq[t] if v_seq is not None else v_buffer
+            fired = torch.ge(h, v_th, out=fired_seq[t])
             if hard:
-                torch.lt(h, v_th, out=mask)
-                torch.mul(h, mask, out=v_next)
-                if config.v_reset != 0.0:
-                    torch.ge(h, v_th, out=s_seq[t])
-                    v_next.add_(s_seq[t], alpha=config.v_reset)
+                torch.where(fired, reset_value, h, out=v_next)
             else:
-                torch.ge(h, v_th, out=s_seq[t])
-                torch.sub(h, s_seq[t], alpha=v_th, out=v_next)
+                torch.add(h, fired, alpha=-v_th, out=v_next)
             v = v_next
-        if hard and config.v_reset == 0.0:
-            torch.ge(h_seq, v_th, out=s_seq)
+        s_seq.copy_(fired_seq)
         ctx.config = config
         ctx.k_value = k_value
         ctx.k_is_tensor = isinstance(k, torch.Tensor)

@@ -8,6 +8,7 @@ when ``v_reset`` is ``None``). Single-step mode takes ``[N, *]``; multi-step mod
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -16,7 +17,8 @@ from spikelayers.base import MemoryModule
 from spikelayers.kernels import get_kernel
 from spikelayers.shapes import check_min_dim
 
-from .dynamics import NeuronConfig, single_step
+from .dynamics import NeuronConfig
+from .fused import neuron_multi_step
 from .surrogate import Sigmoid
 
 OP = "neuron.multi_step"
@@ -90,8 +92,9 @@ class BaseNode(MemoryModule):
         """One step ``[N, *] -> [N, *]`` (spikes)."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{type(self).__name__} expects a tensor [N, *], got {type(x).__name__}")
-        spike, self.v = single_step(x, self.memory_like("v", x), self.decay(), self.config())
-        return spike
+        config = replace(self.config(), store_v_seq=False)
+        spike, self.v = neuron_multi_step(x.unsqueeze(0), self.memory_like("v", x), self.decay(), config)
+        return spike[0]
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """A sequence ``[T, N, *] -> [T, N, *]`` (spikes)."""

@@ -1,0 +1,68 @@
+"""Benchmark cases of the neurons (see :class:`spikelayers.benchmarks.BenchCase`).
+
+The baseline of each case is the per-step autograd loop of the readable reference,
+which the fused multi-step function replaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from spikelayers.base import MemoryModule
+from spikelayers.benchmarks import BenchCase
+
+SHAPES = {"small": (8, 4, 16, 8, 8), "large": (8, 32, 64, 32, 32)}
+
+
+class ReferenceNeuron(MemoryModule):
+    """A neuron whose multi-step mode is :func:`~spikelayers_neuron.reference.reference_multi_step`.
+
+    Wraps a built neuron ``node`` ``[T, N, *] -> [T, N, *]``; used as the benchmark
+    baseline.
+    """
+
+    step_modes = ("m",)
+
+    def __init__(self, node: nn.Module) -> None:
+        super().__init__()
+        self.node = node
+        self.step_mode = "m"
+
+    def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        from .reference import reference_multi_step
+
+        v0 = torch.full_like(x_seq[0], 0.0 if self.node.v_reset is None else self.node.v_reset)
+        spikes, _ = reference_multi_step(x_seq, v0, self.node.decay(), self.node.config())
+        return spikes
+
+
+def _builder(name: str, **kwargs: Any) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        from . import node
+
+        return getattr(node, name)(**kwargs)
+
+    return build
+
+
+def _baseline(name: str) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        return ReferenceNeuron(_builder(name)())
+
+    return build
+
+
+BENCH_CASES: list[BenchCase] = [
+    BenchCase(
+        name=name,
+        factory=_builder(name),
+        shapes=SHAPES,
+        baseline=_baseline(name),
+        tags=("neuron",),
+    )
+    for name in ("IFNode", "LIFNode", "ParametricLIFNode")
+]
