@@ -1,0 +1,60 @@
+"""The LIF neuron of online training through time (OTTT)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from spikelayers_neuron.node import DEFAULT_SURROGATE, LIFNode
+
+
+class OTTTLIFNode(LIFNode):
+    """LIF neuron for online training through time; single-step only, input ``[N, *]``.
+
+    Each step first detaches the membrane potential ``v``, so the graph of a step never
+    reaches earlier steps and every step can have its own ``backward()``. Charge, fire
+    and reset follow :class:`~spikelayers_neuron.node.LIFNode`. In training mode the
+    neuron also keeps a presynaptic trace (memory ``trace``, no gradient),
+    ``trace = trace * (1 - 1/tau) + spike``, and returns ``[spike, trace]``; in eval
+    mode it returns the spike ``[N, *]`` alone.
+
+    Args:
+        tau: membrane time constant, ``> 1``.
+        decay_input: whether the input is also divided by ``tau``.
+        v_threshold: the potential at which the neuron fires.
+        v_reset: the potential after a spike, or ``None`` for a soft reset.
+        detach_reset: whether the reset ignores the spike's gradient.
+        surrogate_function: the spike's surrogate-gradient function.
+        step_mode: must be ``'s'``.
+        backend: ``'torch'``.
+        store_v_seq: accepted for compatibility; single-step mode keeps no sequence.
+    """
+
+    step_modes = ("s",)
+
+    def __init__(
+        self,
+        tau: float = 2.0,
+        decay_input: bool = False,
+        v_threshold: float = 1.0,
+        v_reset: float | None = None,
+        detach_reset: bool = True,
+        surrogate_function: nn.Module = DEFAULT_SURROGATE,
+        step_mode: str = "s",
+        backend: str = "torch",
+        store_v_seq: bool = False,
+    ) -> None:
+        super().__init__(
+            tau, decay_input, v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, False
+        )
+        self.register_memory("trace", 0.0)
+
+    def single_step_forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
+        """One step ``[N, *]``: ``[spike, trace]`` in training, ``spike`` in eval."""
+        self.detach()
+        spike = super().single_step_forward(x)
+        if not self.training:
+            return spike
+        with torch.no_grad():
+            self.trace = self.memory_like("trace", spike) * (1.0 - 1.0 / self.tau) + spike
+        return [spike, self.trace]

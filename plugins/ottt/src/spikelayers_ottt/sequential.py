@@ -1,0 +1,34 @@
+"""A sequential container that switches to spike/trace pairs after an OTTT neuron."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from .trace_ops import GradwithTrace, SpikeTraceOp
+
+
+class OTTTSequential(nn.Sequential):
+    """An :class:`torch.nn.Sequential` for online training through time.
+
+    Modules run in order on a tensor ``[N, *]``. Once the running value is a list
+    ``[spike, trace]`` (what :class:`~spikelayers_ottt.node.OTTTLIFNode` returns in
+    training mode), each later module with parameters runs as
+    :class:`~spikelayers_ottt.trace_ops.GradwithTrace` and each module without as
+    :class:`~spikelayers_ottt.trace_ops.SpikeTraceOp`. The state_dict is that of the
+    plain ``Sequential``.
+
+    Args:
+        *args: the modules, or one ``OrderedDict`` of named modules.
+    """
+
+    def forward(self, input: Any) -> Any:
+        for module in self:
+            if not isinstance(input, list):
+                input = module(input)
+            elif any(True for _ in module.parameters()):
+                input = GradwithTrace(module)(input)
+            else:
+                input = SpikeTraceOp(module)(input)
+        return input
