@@ -18,8 +18,10 @@ class ReplaceforGrad(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, x_r: torch.Tensor) -> torch.Tensor:
+        """Return (a copy of) ``x_r``; ``x`` only receives the gradient."""
         return x_r.clone()
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hand ``grad`` to both ``x`` and ``x_r``."""
         return grad, grad
