@@ -1,0 +1,122 @@
+"""NeuNorm: subtracts a learnable map times a running average of the channel sum.
+
+Per step, with input ``s`` ``[N, C, H, W]`` and memory ``x`` ``[N, 1, H, W]`` (0 after
+a reset)::
+
+    x <- k * x + (1 - k) / C**2 * s.sum(dim=1, keepdim=True)
+    y  = s - w * x
+
+Multi-step mode reduces the channel sums of all steps at once, runs the recurrence on
+the small ``[T, N, 1, H, W]`` state and writes the output in one pass.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from spikelayers.base import MemoryModule
+
+from ._layout import LAYOUT_2D
+
+
+def neunorm_reference(
+    s_seq: torch.Tensor, x: torch.Tensor, w: torch.Tensor, k: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The documented formula, one step at a time (the plain reference).
+
+    Args:
+        s_seq: input ``[T, N, C, H, W]``.
+        x: memory before the first step, ``[N, 1, H, W]``.
+        w: weight ``[C, H, W]`` or ``[1, H, W]``.
+        k: momentum of the running average.
+
+    Returns:
+        The output ``[T, N, C, H, W]`` and the memory after the last step.
+    """
+    a = (1.0 - k) / s_seq.shape[2] ** 2
+    outputs = []
+    for s in s_seq:
+        x = k * x + a * s.sum(dim=1, keepdim=True)
+        outputs.append(s - w * x)
+    return torch.stack(outputs), x
+
+
+def neunorm_multi_step(
+    s_seq: torch.Tensor, x: torch.Tensor, w: torch.Tensor, k: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Same result as :func:`neunorm_reference`, with one full-size reduction and one
+    full-size output pass; only the small state ``[T, N, 1, H, W]`` is iterated."""
+    a = (1.0 - k) / s_seq.shape[2] ** 2
+    drive = s_seq.sum(dim=2, keepdim=True) * a  # [T, N, 1, H, W]
+    states = []
+    for t in range(s_seq.shape[0]):
+        x = k * x + drive[t]
+        states.append(x)
+    x_seq = torch.stack(states)
+    return torch.addcmul(s_seq, x_seq, w, value=-1.0), x
+
+
+class NeuNorm(MemoryModule):
+    """NeuNorm, for the spikes of a convolutional layer, ``[N, C, H, W]`` per step.
+
+    Memory ``x`` ``[N, 1, H, W]`` (0 after reset):
+    ``x <- k*x + (1-k)/C**2 * s.sum(dim=1, keepdim=True)``; output ``s - w*x``.
+
+    Args:
+        in_channels: number of channels ``C``.
+        height, width: spatial size ``H, W`` of the input.
+        k: momentum of the running average of the channel sum.
+        shared_across_channels: one weight map ``[1, H, W]`` for all channels instead of
+            ``[C, H, W]``.
+        step_mode: ``'s'`` (``[N, C, H, W]``) or ``'m'`` (``[T, N, C, H, W]``).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        height: int,
+        width: int,
+        k: float = 0.9,
+        shared_across_channels: bool = False,
+        step_mode: str = "s",
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.k = k
+        self.shared_across_channels = shared_across_channels
+        self.w = nn.Parameter(torch.empty(1 if shared_across_channels else in_channels, height, width))
+        nn.init.kaiming_uniform_(self.w, a=math.sqrt(5))
+        self.register_memory("x", 0.0)
+        self.step_mode = step_mode
+
+    def _check(self, s: torch.Tensor, multi_step: bool) -> None:
+        LAYOUT_2D.check(self, s, multi_step, self.in_channels)
+        if tuple(s.shape[-2:]) != tuple(self.w.shape[-2:]):
+            raise ValueError(
+                f"{type(self).__name__} (step_mode={self.step_mode!r}) expects height and width "
+                f"{tuple(self.w.shape[-2:])}, got input shape {tuple(s.shape)}"
+            )
+
+    def single_step_forward(self, s: torch.Tensor) -> torch.Tensor:
+        """``[N, C, H, W] -> [N, C, H, W]``."""
+        self._check(s, False)
+        x = self.memory_like("x", s, (s.shape[0], 1, *s.shape[2:]))
+        x = self.k * x + (1.0 - self.k) / self.in_channels**2 * s.sum(dim=1, keepdim=True)
+        self.x = x
+        return s - self.w * x
+
+    def multi_step_forward(self, s_seq: torch.Tensor) -> torch.Tensor:
+        """``[T, N, C, H, W] -> [T, N, C, H, W]``."""
+        self._check(s_seq, True)
+        x = self.memory_like("x", s_seq[0], (s_seq.shape[1], 1, *s_seq.shape[3:]))
+        y_seq, self.x = neunorm_multi_step(s_seq, x, self.w, self.k)
+        return y_seq
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_channels={self.in_channels}, k={self.k}, "
+            f"shared_across_channels={self.shared_across_channels}, {super().extra_repr()}"
+        )
