@@ -1,0 +1,105 @@
+"""The synapse filter over a whole sequence as one autograd function.
+
+The forward runs the recurrence ``I_t = a_t * I_{t-1} + S_t`` with
+``a_t = 1 - k * (1 - S_t)`` and ``k = 1 / tau`` into one preallocated output; the
+backward runs the adjoint recurrence over ``T`` in place, so no per-step autograd graph
+is built. Saved for backward: the input ``S`` and the output ``I`` (which the caller
+holds anyway) and the initial current. The readable definition is
+:func:`spikelayers_synapse.reference.reference_synapse_filter`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def _decay_value(decay: float | torch.Tensor) -> float:
+    return float(decay.detach().item()) if isinstance(decay, torch.Tensor) else float(decay)
+
+
+def filter_forward(x: torch.Tensor, i0: torch.Tensor, k: float) -> torch.Tensor:
+    """Forward recurrence over the contiguous ``x`` ``[T, M]`` from ``i0`` ``[M]``; returns ``[T, M]``."""
+    out = torch.empty_like(x)
+    previous = i0
+    for t in range(x.shape[0]):
+        # I_t = S_t + k * S_t * I_{t-1} + (1 - k) * I_{t-1}
+        step = torch.addcmul(x[t], x[t], previous, value=k, out=out[t])
+        step.add_(previous, alpha=1.0 - k)
+        previous = step
+    return out
+
+
+def filter_backward(
+    grad_out: torch.Tensor,
+    x: torch.Tensor,
+    out: torch.Tensor,
+    i0: torch.Tensor,
+    k: float,
+    need_decay: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Adjoint recurrence over ``T`` (all tensors ``[T, M]`` / ``[M]``, contiguous).
+
+    Returns the gradients of the input ``[T, M]``, of the initial current ``[M]`` and,
+    when ``need_decay``, of ``k`` (a 0-D tensor accumulated in float64).
+    """
+    grad_x = torch.empty_like(x)
+    carry = torch.zeros_like(i0)
+    scratch = torch.empty_like(i0) if need_decay else None
+    grad_k = torch.zeros((), dtype=torch.float64, device=x.device) if need_decay else None
+    for t in range(x.shape[0] - 1, -1, -1):
+        previous = out[t - 1] if t > 0 else i0
+        g = torch.add(grad_out[t], carry, out=grad_x[t])  # dL/dI_t
+        # carry = dL/dI_{t-1} = g * (1 - k + k * S_t)
+        torch.mul(g, 1.0 - k, out=carry)
+        carry.addcmul_(g, x[t], value=k)
+        if need_decay:
+            # dI_t/dk = (S_t - 1) * I_{t-1}
+            torch.mul(g, previous, out=scratch)
+            grad_k += (torch.dot(scratch, x[t]) - scratch.sum()).double()
+            g.add_(scratch, alpha=k)  # dL/dS_t = g * (1 + k * I_{t-1})
+        else:
+            g.addcmul_(g, previous, value=k)
+    return grad_x, carry, grad_k
+
+
+class SynapseFilterFunction(torch.autograd.Function):
+    """``(x [T, M], i0 [M], decay) -> I [T, M]``; ``decay`` is ``1/tau`` (0-D tensor or float)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, i0: torch.Tensor, decay: float | torch.Tensor) -> torch.Tensor:
+        k = _decay_value(decay)
+        out = filter_forward(x, i0, k)
+        ctx.k = k
+        ctx.decay_is_tensor = isinstance(decay, torch.Tensor)
+        ctx.decay_dtype = decay.dtype if isinstance(decay, torch.Tensor) else None
+        ctx.save_for_backward(x, out, i0)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, out, i0 = ctx.saved_tensors
+        need_decay = ctx.decay_is_tensor and ctx.needs_input_grad[2]
+        grad_x, grad_i0, grad_k = filter_backward(grad_out.contiguous(), x, out, i0, ctx.k, need_decay)
+        if grad_k is not None:
+            grad_k = grad_k.to(ctx.decay_dtype)
+        return (
+            grad_x if ctx.needs_input_grad[0] else None,
+            grad_i0 if ctx.needs_input_grad[1] else None,
+            grad_k,
+        )
+
+
+def synapse_filter(x_seq: torch.Tensor, i0: torch.Tensor, decay: float | torch.Tensor) -> torch.Tensor:
+    """The synapse filter over ``x_seq`` ``[T, *]`` from ``i0`` ``[*]`` (``decay = 1/tau``).
+
+    Returns the current after every step, ``[T, *]``. Same maths as
+    :func:`~spikelayers_synapse.reference.reference_synapse_filter`.
+    """
+    T = x_seq.shape[0]
+    shape = x_seq.shape
+    x = x_seq.contiguous().reshape(T, -1)
+    i0_flat = i0.to(x.dtype).contiguous().reshape(-1)
+    out = SynapseFilterFunction.apply(x, i0_flat, decay)
+    return out.view(shape)

@@ -1,0 +1,47 @@
+"""The hooks of the synapse plugin (strings only; nothing heavy is imported here)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from spikelayers.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from spikelayers.benchmarks import BenchCase
+    from spikelayers.kernels import KernelSpec
+    from spikelayers.testing import LayerCase
+
+
+@hookimpl
+def spikelayers_provides() -> dict[str, dict[str, str]]:
+    return {
+        "layer": {
+            "SynapseFilter": "spikelayers_synapse.filter:SynapseFilter",
+            "LowPassSynapse": "spikelayers_synapse.filter:LowPassSynapse",
+            "Delay": "spikelayers_synapse.delay:Delay",
+        }
+    }
+
+
+@hookimpl
+def spikelayers_kernels() -> list[KernelSpec]:
+    from spikelayers.kernels import KernelSpec
+
+    return [
+        KernelSpec("synapse.filter", "torch", "spikelayers_synapse.fused:synapse_filter"),
+        KernelSpec("synapse.filter", "triton", "spikelayers_synapse.triton_kernel:synapse_filter"),
+    ]
+
+
+@hookimpl
+def spikelayers_bench_cases() -> list[BenchCase]:
+    from .bench import BENCH_CASES
+
+    return list(BENCH_CASES)
+
+
+@hookimpl
+def spikelayers_conformance_cases() -> list[LayerCase]:
+    from .cases import conformance_cases
+
+    return conformance_cases()
