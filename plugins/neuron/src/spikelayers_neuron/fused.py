@@ -37,20 +37,19 @@ class FusedNeuronFunction(torch.autograd.Function):
         v_seq = torch.empty_like(h_seq) if config.store_v_seq else None
         v_buffer = None if config.store_v_seq else torch.empty_like(v0)
         hard = config.v_reset is not None
-        fired_seq = torch.empty(x_seq.shape, dtype=torch.bool, device=x_seq.device)
         v_th = config.v_threshold
-        reset_value = x_seq.new_full((), config.v_reset) if hard else None
         v = v0
         for t in range(T):
             h = charge(x_seq[t], v, k_value, config, out=h_seq[t])
             v_next = v_seq[t] if v_seq is not None else v_buffer
-            fired = torch.ge(h, v_th, out=fired_seq[t])
-            if hard:
-                torch.where(fired, reset_value, h, out=v_next)
-            else:
-                torch.add(h, fired, alpha=-v_th, out=v_next)
+            spike = torch.ge(h, v_th, out=s_seq[t])
+            if hard:  # h * (1 - spike) + v_reset * spike
+                torch.addcmul(h, h, spike, value=-1.0, out=v_next)
+                if config.v_reset != 0.0:
+                    v_next.add_(spike, alpha=config.v_reset)
+            else:  # h - v_threshold * spike
+                torch.sub(h, spike, alpha=v_th, out=v_next)
             v = v_next
-        s_seq.copy_(fired_seq)
         ctx.config = config
         ctx.k_value = k_value
         ctx.k_is_tensor = isinstance(k, torch.Tensor)
@@ -72,30 +71,27 @@ class FusedNeuronFunction(torch.autograd.Function):
         v_th, v_reset = config.v_threshold, config.v_reset
         k = float(ctx.k_value) if ctx.k_value is not None else None
 
-        # surrogate derivative sg_t, then A_t = dv_t/dh_t (None stands for 1)
+        # grad_h holds sg_t = surrogate'(h_t - v_th) until step t of the reverse loop
+        # turns it into dL/dh_t. dL/dv_t is carry * dL/dh_{t+1} (plus v_seq's own gradient),
+        # so the loop reads it from grad_h[t + 1] scaled by `scale` instead of copying it.
         grad_h = torch.sub(h_seq, v_th)
         config.surrogate.derivative_(grad_h)
-        if v_reset is None:
-            slope = None if config.detach_reset else torch.mul(grad_h, -v_th).add_(1.0)
-        elif config.detach_reset:
-            slope = h_seq < v_th
-        else:
-            slope = torch.rsub(h_seq, v_reset).mul_(grad_h).add_(h_seq < v_th)
-
-        # grad_h starts as sg * dL/ds plus the gradients reaching each stored v_t
         if grad_spike is None:
-            grad_h.zero_()
-        else:
-            grad_h.mul_(grad_spike)
-        if grad_v is not None and T > 0:
-            if config.store_v_seq:
-                _accumulate(grad_h, grad_v, slope)
-            else:
-                _accumulate(grad_h[T - 1], grad_v, None if slope is None else slope[T - 1])
-
+            grad_spike = torch.zeros_like(h_seq)
+        scratch = torch.empty_like(h_seq[0]) if T > 0 else None
+        not_fired = torch.empty_like(scratch) if v_reset is not None and T > 0 else None
+        carried = torch.empty_like(scratch) if T > 0 and config.store_v_seq and grad_v is not None else None
         carry = 1.0 if config.kind == "if" else 1.0 - k
-        for t in range(T - 1, 0, -1):
-            _accumulate(grad_h[t - 1], grad_h[t], None if slope is None else slope[t - 1], carry)
+        grad_v_next: torch.Tensor | None = None  # dL/dv_t = scale * grad_v_next
+        scale = 1.0
+        if grad_v is not None and T > 0:
+            grad_v_next = grad_v[T - 1] if config.store_v_seq else grad_v
+        for t in range(T - 1, -1, -1):
+            _step_backward(grad_h[t], h_seq[t], grad_spike[t], grad_v_next, scale, config, scratch, not_fired)
+            if carried is not None and t > 0:
+                grad_v_next, scale = torch.add(grad_v[t - 1], grad_h[t], alpha=carry, out=carried), 1.0
+            else:
+                grad_v_next, scale = grad_h[t], carry
 
         grad_v0 = grad_h[0] * carry if ctx.needs_input_grad[1] and T > 0 else None
         grad_k = None
@@ -107,13 +103,43 @@ class FusedNeuronFunction(torch.autograd.Function):
         return grad_x, grad_v0, grad_k, None
 
 
-def _accumulate(
-    target: torch.Tensor, grad: torch.Tensor, slope: torch.Tensor | None, scale: float = 1.0
-) -> torch.Tensor:
-    """``target += scale * grad * slope`` in place (``slope=None`` means 1)."""
-    if slope is None:
-        return target.add_(grad, alpha=scale)
-    return target.addcmul_(grad, slope, value=scale)
+def _step_backward(
+    sg: torch.Tensor,
+    h: torch.Tensor,
+    grad_spike: torch.Tensor,
+    grad_v: torch.Tensor | None,
+    scale: float,
+    config: NeuronConfig,
+    scratch: torch.Tensor,
+    not_fired: torch.Tensor | None,
+) -> None:
+    """Overwrite ``sg`` (one step, ``[N, *]``) with ``dL/dh = sg * dL/ds + dv/dh * dL/dv``.
+
+    ``dL/dv`` is ``scale * grad_v`` (``None`` means 0). ``dv/dh`` is
+    ``1 - spike + (v_reset - h) * sg`` for a hard reset and ``1 - v_threshold * sg`` for
+    a soft one; ``detach_reset`` drops the ``sg`` terms.
+    """
+    if grad_v is None:
+        sg.mul_(grad_spike)
+        return
+    v_th, v_reset = config.v_threshold, config.v_reset
+    if v_reset is None:
+        if config.detach_reset:
+            sg.mul_(grad_spike)
+        else:  # sg * (dL/ds - v_th * dL/dv) + dL/dv
+            sg.mul_(torch.add(grad_spike, grad_v, alpha=-v_th * scale, out=scratch))
+        sg.add_(grad_v, alpha=scale)
+        return
+    if config.detach_reset:
+        sg.mul_(grad_spike)
+    else:  # sg * (dL/ds + (v_reset - h) * dL/dv) + (1 - spike) * dL/dv
+        if v_reset == 0.0:
+            torch.addcmul(grad_spike, h, grad_v, value=-scale, out=scratch)
+        else:
+            torch.add(grad_spike, grad_v, alpha=v_reset * scale, out=scratch).addcmul_(h, grad_v, value=-scale)
+        sg.mul_(scratch)
+    torch.lt(h, v_th, out=not_fired)
+    sg.addcmul_(grad_v, not_fired, value=scale)
 
 
 def _plif_grad_k(ctx: Any, h_seq: torch.Tensor, grad_h: torch.Tensor) -> torch.Tensor:
