@@ -24,7 +24,7 @@ def _randomised(factory: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
         layer = factory()
         with torch.no_grad():
             for module in layer.modules():
-                if isinstance(module, nn.modules.batchnorm._NormBase) or isinstance(module, nn.GroupNorm):
+                if isinstance(module, (nn.modules.batchnorm._NormBase, nn.GroupNorm)):
                     if getattr(module, "weight", None) is not None:
                         module.weight.uniform_(0.5, 1.5)
                         module.bias.normal_(0.0, 0.3)

@@ -53,29 +53,16 @@ def _per_tc(values: torch.Tensor, dim: int) -> torch.Tensor:
     return values.view(values.shape[0], 1, values.shape[1], *([1] * (dim - 3)))
 
 
-def _channel_sums(g: torch.Tensor, x: torch.Tensor, shift: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per channel of ``[B, C, *]``: ``sum(g * (x - shift))`` and ``sum(g)`` in one read."""
-    ones = torch.ones_like(shift)
-    _, weighted, plain = _bn_backward(g, x, None, None, None, shift, ones, True, 0.0, [False, True, True])
+def _channel_sums(g: torch.Tensor, x: torch.Tensor, mean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per channel of ``[B, C, *]``: ``sum(g * (x - mean))`` and ``sum(g)`` in one read."""
+    ones = torch.ones_like(mean)
+    _, weighted, plain = _bn_backward(g, x, None, None, None, mean, ones, True, 0.0, [False, True, True])
     return weighted, plain
 
 
 def batch_stats(x_seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and biased variance of ``[T, N, C, *]`` in one read.
-
-    Sums are taken around a rough per-channel estimate of the mean (the first sample's
-    mean), which keeps the variance free of cancellation when ``|mean| >> std``.
-    """
-    flat = x_seq.flatten(0, 1)
-    count = flat.numel() // flat.shape[1]
-    shift = flat[0].reshape(flat.shape[1], -1).mean(dim=1)
-    around_shift, total = _channel_sums(flat, flat, shift)
-    mean = total / count
-    offset = mean - shift
-    # sum((x - shift)^2) = sum(x * (x - shift)) - shift * sum(x - shift)
-    squares = around_shift - shift * (total - count * shift)
-    var = (squares / count - offset * offset).clamp_min(0.0)
-    return mean, var
+    """Per-channel mean and biased variance of ``[T, N, C, *]`` (torch's BatchNorm statistics pass)."""
+    return torch.batch_norm_update_stats(x_seq.flatten(0, 1), None, None, 0.0)
 
 
 class _TEBNBatchStats(torch.autograd.Function):
