@@ -134,7 +134,16 @@ class ConvTranspose1d(FoldedLayer, nn.ConvTranspose1d):
         step_mode: str = "s",
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation, padding_mode
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            padding_mode,
         )
         self.step_mode = step_mode
 
@@ -168,7 +177,16 @@ class ConvTranspose2d(FoldedLayer, nn.ConvTranspose2d):
         step_mode: str = "s",
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation, padding_mode
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            padding_mode,
         )
         self.step_mode = step_mode
 
@@ -202,6 +220,15 @@ class ConvTranspose3d(FoldedLayer, nn.ConvTranspose3d):
         step_mode: str = "s",
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation, padding_mode
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            padding_mode,
         )
         self.step_mode = step_mode

@@ -209,7 +209,7 @@ class AdaptiveAvgPool2d(FoldedLayer, nn.AdaptiveAvgPool2d):
 
     layout = spatial_layout(2)
 
-    def __init__(self, output_size: int | None | tuple[int | None, ...], step_mode: str = "s") -> None:
+    def __init__(self, output_size: int | tuple[int | None, ...] | None, step_mode: str = "s") -> None:
         super().__init__(output_size)
         self.step_mode = step_mode
 
@@ -226,6 +226,6 @@ class AdaptiveAvgPool3d(FoldedLayer, nn.AdaptiveAvgPool3d):
 
     layout = spatial_layout(3)
 
-    def __init__(self, output_size: int | None | tuple[int | None, ...], step_mode: str = "s") -> None:
+    def __init__(self, output_size: int | tuple[int | None, ...] | None, step_mode: str = "s") -> None:
         super().__init__(output_size)
         self.step_mode = step_mode
