@@ -1,8 +1,8 @@
 """The fused path of IF, LIF and PLIF neurons (PyTorch backend).
 
 One :class:`torch.autograd.Function` per call runs the whole sequence: the forward
-loops over ``T`` writing into preallocated buffers and saves only the pre-spike
-membrane potentials ``h_seq``; the backward rebuilds everything else from them and
+loops over ``T`` writing into preallocated buffers and keeps only the pre-spike
+membrane potentials ``h_t``; the backward rebuilds everything else from them and
 runs the membrane-gradient recursion over ``T`` in reverse. Single-step mode runs the
 same function with ``T = 1``, so both modes agree bit for bit. Readable definition:
 :mod:`spikelayers_neuron.reference`.
@@ -32,15 +32,18 @@ class FusedNeuronFunction(torch.autograd.Function):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         T = x_seq.shape[0]
         k_value = k.detach() if isinstance(k, torch.Tensor) else k
-        h_seq = torch.empty(x_seq.shape, dtype=x_seq.dtype, device=x_seq.device)
-        s_seq = torch.empty_like(h_seq)
-        v_seq = torch.empty_like(h_seq) if config.store_v_seq else None
+        # Pre-spike potentials are kept per step: step-sized blocks are recycled by the
+        # allocator, whereas a fresh [T, N, *] block costs page faults on every call.
+        h_steps: list[torch.Tensor] = []
+        s_seq = torch.empty(x_seq.shape, dtype=x_seq.dtype, device=x_seq.device)
+        v_seq = torch.empty_like(s_seq) if config.store_v_seq else None
         v_buffer = None if config.store_v_seq else torch.empty_like(v0)
         hard = config.v_reset is not None
         v_th = config.v_threshold
         v = v0
         for t in range(T):
-            h = charge(x_seq[t], v, k_value, config, out=h_seq[t])
+            h = charge(x_seq[t], v, k_value, config)
+            h_steps.append(h)
             v_next = v_seq[t] if v_seq is not None else v_buffer
             spike = torch.ge(h, v_th, out=s_seq[t])
             if hard:  # h * (1 - spike) + v_reset * spike
@@ -53,10 +56,10 @@ class FusedNeuronFunction(torch.autograd.Function):
         ctx.config = config
         ctx.k_value = k_value
         ctx.k_is_tensor = isinstance(k, torch.Tensor)
+        ctx.h_steps = h_steps
+        ctx.shape = x_seq.shape
         if config.kind == "plif":
-            ctx.save_for_backward(h_seq, v0, x_seq if config.decay_input else None)
-        else:
-            ctx.save_for_backward(h_seq)
+            ctx.save_for_backward(v0, x_seq if config.decay_input else None)
         if T == 0:
             return s_seq, v_seq if v_seq is not None else v0.clone()
         return s_seq, v_seq if v_seq is not None else v
@@ -66,19 +69,25 @@ class FusedNeuronFunction(torch.autograd.Function):
         ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
         config: NeuronConfig = ctx.config
-        h_seq = ctx.saved_tensors[0]
-        T = h_seq.shape[0]
+        h_steps: list[torch.Tensor] = ctx.h_steps
+        T = len(h_steps)
         v_th, v_reset = config.v_threshold, config.v_reset
         k = float(ctx.k_value) if ctx.k_value is not None else None
 
         # grad_h holds sg_t = surrogate'(h_t - v_th) until step t of the reverse loop
         # turns it into dL/dh_t. dL/dv_t is carry * dL/dh_{t+1} (plus v_seq's own gradient),
         # so the loop reads it from grad_h[t + 1] scaled by `scale` instead of copying it.
-        grad_h = torch.sub(h_seq, v_th)
+        grad_h = torch.empty(
+            ctx.shape,
+            dtype=grad_spike.dtype if grad_spike is not None else grad_v.dtype,
+            device=grad_spike.device if grad_spike is not None else grad_v.device,
+        )
+        for t, h in enumerate(h_steps):
+            torch.sub(h, v_th, out=grad_h[t])
         config.surrogate.derivative_(grad_h)
         if grad_spike is None:
-            grad_spike = torch.zeros_like(h_seq)
-        scratch = torch.empty_like(h_seq[0]) if T > 0 else None
+            grad_spike = torch.zeros_like(grad_h)
+        scratch = torch.empty_like(grad_h[0]) if T > 0 else None
         not_fired = torch.empty_like(scratch) if v_reset is not None and T > 0 else None
         carried = torch.empty_like(scratch) if T > 0 and config.store_v_seq and grad_v is not None else None
         carry = 1.0 if config.kind == "if" else 1.0 - k
@@ -87,7 +96,7 @@ class FusedNeuronFunction(torch.autograd.Function):
         if grad_v is not None and T > 0:
             grad_v_next = grad_v[T - 1] if config.store_v_seq else grad_v
         for t in range(T - 1, -1, -1):
-            _step_backward(grad_h[t], h_seq[t], grad_spike[t], grad_v_next, scale, config, scratch, not_fired)
+            _step_backward(grad_h[t], h_steps[t], grad_spike[t], grad_v_next, scale, config, scratch, not_fired)
             if carried is not None and t > 0:
                 grad_v_next, scale = torch.add(grad_v[t - 1], grad_h[t], alpha=carry, out=carried), 1.0
             else:
@@ -96,7 +105,7 @@ class FusedNeuronFunction(torch.autograd.Function):
         grad_v0 = grad_h[0] * carry if ctx.needs_input_grad[1] and T > 0 else None
         grad_k = None
         if ctx.k_is_tensor and ctx.needs_input_grad[2]:
-            grad_k = _plif_grad_k(ctx, h_seq, grad_h).to(ctx.k_value.dtype)
+            grad_k = _plif_grad_k(ctx, h_steps, grad_h).to(ctx.k_value.dtype)
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = grad_h.mul_(k) if config.kind != "if" and config.decay_input else grad_h
@@ -142,24 +151,31 @@ def _step_backward(
     sg.addcmul_(grad_v, not_fired, value=scale)
 
 
-def _plif_grad_k(ctx: Any, h_seq: torch.Tensor, grad_h: torch.Tensor) -> torch.Tensor:
+def _plif_grad_k(ctx: Any, h_steps: list[torch.Tensor], grad_h: torch.Tensor) -> torch.Tensor:
     """``sum_t dL/dh_t * dh_t/dk`` where ``dh_t/dk = [x_t] + v_r - v_{t-1}``."""
     config: NeuronConfig = ctx.config
-    _, v0, x_seq = ctx.saved_tensors
+    v0, x_seq = ctx.saved_tensors
     v_th, v_r = config.v_threshold, config.charge_reset
-    v_prev = torch.empty_like(h_seq)
-    v_prev[0] = v0
-    before = h_seq[:-1]
-    if config.v_reset is None:
-        torch.sub(before, (before >= v_th).to(before.dtype), alpha=v_th, out=v_prev[1:])
-    else:
-        torch.mul(before, before < v_th, out=v_prev[1:])
-        if config.v_reset != 0.0:
-            v_prev[1:].add_(before >= v_th, alpha=config.v_reset)
-    slope_k = v_prev.neg_().add_(v_r)
-    if x_seq is not None:
-        slope_k.add_(x_seq)
-    return slope_k.mul_(grad_h).sum()
+    slope = torch.empty_like(grad_h[0])
+    fired = torch.empty_like(slope)
+    total = grad_h.new_zeros((), dtype=torch.float64)
+    for t in range(len(h_steps)):
+        if t == 0:
+            slope.copy_(v0)
+        else:  # v_{t-1} rebuilt from h_{t-1}, as the forward computed it
+            h = h_steps[t - 1]
+            torch.ge(h, v_th, out=fired)
+            if config.v_reset is None:
+                torch.sub(h, fired, alpha=v_th, out=slope)
+            else:
+                torch.addcmul(h, h, fired, value=-1.0, out=slope)
+                if config.v_reset != 0.0:
+                    slope.add_(fired, alpha=config.v_reset)
+        slope.neg_().add_(v_r)
+        if x_seq is not None:
+            slope.add_(x_seq[t])
+        total += slope.mul_(grad_h[t]).sum(dtype=torch.float64)
+    return total
 
 
 def _has_derivative(surrogate: Any) -> bool:
