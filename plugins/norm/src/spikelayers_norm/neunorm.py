@@ -13,9 +13,11 @@ the small ``[T, N, 1, H, W]`` state and writes the output in one pass.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from spikelayers.base import MemoryModule
 
@@ -44,19 +46,68 @@ def neunorm_reference(
     return torch.stack(outputs), x
 
 
+def _channel_sum(s: torch.Tensor) -> torch.Tensor:
+    """``[B, C, H, W] -> [B, 1, H, W]``, the sum over channels as one batched matrix product."""
+    B, C, H, W = s.shape
+    ones = torch.ones(1, C, dtype=s.dtype, device=s.device)
+    return torch.matmul(ones, s.reshape(B, C, H * W)).view(B, 1, H, W)
+
+
+class _NeuNormMultiStep(torch.autograd.Function):
+    """Forward: one channel-sum read of the input, the recurrence on ``[T, N, 1, H, W]``,
+    one output pass. Backward: one pass over the output gradient per step into a reused
+    one-step buffer for the reductions, and one pass writing the input gradient."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, s_seq: torch.Tensor, x: torch.Tensor, w: torch.Tensor, k: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        T, N, C, H, W = s_seq.shape
+        a = (1.0 - k) / C**2
+        drive = _channel_sum(s_seq.reshape(T * N, C, H, W)).view(T, N, 1, H, W)
+        x_seq = torch.empty_like(drive)
+        for t in range(T):
+            x = drive[t] * a + k * x
+            x_seq[t] = x
+        ctx.save_for_backward(x_seq, w)
+        ctx.k = k
+        ctx.a = a
+        return torch.addcmul(s_seq, x_seq, w, value=-1.0), x.clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_y: torch.Tensor, grad_last: torch.Tensor) -> tuple[Any, ...]:
+        x_seq, w = ctx.saved_tensors
+        k, a = ctx.k, ctx.a
+        T, N, C = grad_y.shape[:3]
+        buffer = torch.empty(grad_y.shape[1:], dtype=grad_y.dtype, device=grad_y.device)
+        grad_x_seq = torch.empty_like(x_seq)
+        grad_w = torch.zeros((N, *w.shape), dtype=w.dtype, device=w.device)
+        for t in range(T):
+            torch.mul(grad_y[t], w, out=buffer)
+            grad_x_seq[t] = _channel_sum(buffer).neg_()
+            torch.mul(grad_y[t], x_seq[t], out=buffer)
+            grad_w.sub_(buffer if w.shape[0] == C else _channel_sum(buffer))
+        # Recurrence x[t] = k * x[t-1] + a * sum_c s[t], run backwards on the small state.
+        grad_drive = torch.empty_like(x_seq)
+        acc = grad_last
+        for t in reversed(range(T)):
+            acc = acc + grad_x_seq[t]
+            grad_drive[t] = acc
+            acc = acc * k
+        grad_s = None
+        if ctx.needs_input_grad[0]:
+            grad_s = torch.add(grad_y, grad_drive, alpha=a)
+        return grad_s, acc, grad_w.sum(0), None
+
+
 def neunorm_multi_step(
     s_seq: torch.Tensor, x: torch.Tensor, w: torch.Tensor, k: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Same result as :func:`neunorm_reference`, with one full-size reduction and one
-    full-size output pass; only the small state ``[T, N, 1, H, W]`` is iterated."""
-    a = (1.0 - k) / s_seq.shape[2] ** 2
-    drive = s_seq.sum(dim=2, keepdim=True) * a  # [T, N, 1, H, W]
-    states = []
-    for t in range(s_seq.shape[0]):
-        x = k * x + drive[t]
-        states.append(x)
-    x_seq = torch.stack(states)
-    return torch.addcmul(s_seq, x_seq, w, value=-1.0), x
+    """Same result as :func:`neunorm_reference` (outputs, final memory, gradients) with
+    no full-size temporaries: see :class:`_NeuNormMultiStep`."""
+    x = x.expand(s_seq.shape[1], 1, *s_seq.shape[3:])
+    return _NeuNormMultiStep.apply(s_seq, x, w, k)
 
 
 class NeuNorm(MemoryModule):
