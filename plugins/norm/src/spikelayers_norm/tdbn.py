@@ -50,7 +50,7 @@ class ThresholdDependentBatchNorm1d(ThresholdDependentNorm, nn.BatchNorm1d):
     Args:
         alpha: network-dependent factor of the initial weight ``alpha * v_th``.
         v_th: firing threshold of the neurons that follow.
-        *args, **kwargs: the arguments of :class:`torch.nn.BatchNorm1d` (``affine`` must be true).
+        args, kwargs: the positional and keyword arguments of :class:`torch.nn.BatchNorm1d` (``affine`` must be true).
     """
 
     layout = LAYOUT_1D
@@ -65,7 +65,7 @@ class ThresholdDependentBatchNorm2d(ThresholdDependentNorm, nn.BatchNorm2d):
     Args:
         alpha: network-dependent factor of the initial weight ``alpha * v_th``.
         v_th: firing threshold of the neurons that follow.
-        *args, **kwargs: the arguments of :class:`torch.nn.BatchNorm2d` (``affine`` must be true).
+        args, kwargs: the positional and keyword arguments of :class:`torch.nn.BatchNorm2d` (``affine`` must be true).
     """
 
     layout = LAYOUT_2D
@@ -80,7 +80,7 @@ class ThresholdDependentBatchNorm3d(ThresholdDependentNorm, nn.BatchNorm3d):
     Args:
         alpha: network-dependent factor of the initial weight ``alpha * v_th``.
         v_th: firing threshold of the neurons that follow.
-        *args, **kwargs: the arguments of :class:`torch.nn.BatchNorm3d` (``affine`` must be true).
+        args, kwargs: the positional and keyword arguments of :class:`torch.nn.BatchNorm3d` (``affine`` must be true).
     """
 
     layout = LAYOUT_3D
