@@ -21,8 +21,7 @@ class Conv1d(FoldedLayer, nn.Conv1d):
     Input ``[N, C, L]`` or ``[C, L]`` in ``'s'``; ``[T, N, C, L]`` in ``'m'``.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode: as in :class:`torch.nn.Conv1d`.
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode: as in :class:`torch.nn.Conv1d`.
         step_mode: ``'s'`` (one step) or ``'m'`` (a whole sequence).
     """
 
@@ -51,8 +50,7 @@ class Conv2d(FoldedLayer, nn.Conv2d):
     Input ``[N, C, H, W]`` or ``[C, H, W]`` in ``'s'``; ``[T, N, C, H, W]`` in ``'m'``.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode: as in :class:`torch.nn.Conv2d`.
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode: as in :class:`torch.nn.Conv2d`.
         step_mode: ``'s'`` (one step) or ``'m'`` (a whole sequence).
     """
 
@@ -81,8 +79,7 @@ class Conv3d(FoldedLayer, nn.Conv3d):
     Input ``[N, C, D, H, W]`` or ``[C, D, H, W]`` in ``'s'``; ``[T, N, C, D, H, W]`` in ``'m'``.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode: as in :class:`torch.nn.Conv3d`.
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode: as in :class:`torch.nn.Conv3d`.
         step_mode: ``'s'`` (one step) or ``'m'`` (a whole sequence).
     """
 
@@ -112,8 +109,7 @@ class ConvTranspose1d(FoldedLayer, nn.ConvTranspose1d):
     optional ``output_size`` of ``forward`` passes through to torch.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-            bias, dilation, padding_mode: as in :class:`torch.nn.ConvTranspose1d`.
+        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation, padding_mode: as in :class:`torch.nn.ConvTranspose1d`.
         step_mode: ``'s'`` (one step) or ``'m'`` (a whole sequence).
     """
 
@@ -155,8 +151,7 @@ class ConvTranspose2d(FoldedLayer, nn.ConvTranspose2d):
     The optional ``output_size`` of ``forward`` passes through to torch.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-            bias, dilation, padding_mode: as in :class:`torch.nn.ConvTranspose2d`.
+        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation, padding_mode: as in :class:`torch.nn.ConvTranspose2d`.
         step_mode: ``'s'`` (one step) or ``'m'`` (a whole sequence).
     """
 
@@ -198,8 +193,7 @@ class ConvTranspose3d(FoldedLayer, nn.ConvTranspose3d):
     ``'m'``. The optional ``output_size`` of ``forward`` passes through to torch.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-            bias, dilation, padding_mode: as in :class:`torch.nn.ConvTranspose3d`.
+        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation, padding_mode: as in :class:`torch.nn.ConvTranspose3d`.
         step_mode: ``'s'`` (one step) or ``'m'`` (a whole sequence).
     """
 

@@ -27,8 +27,7 @@ class WSConv2d(StepModule, nn.Conv2d):
     folded into the batch so that ``W_hat`` is computed once per call, not per step.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode: as in :class:`torch.nn.Conv2d`.
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode: as in :class:`torch.nn.Conv2d`.
         step_mode: ``'s'`` (one step) or ``'m'`` (a whole sequence).
         gain: whether to learn a per-channel scale of the standardised weight.
         eps: a non-negative number added under the square root.
