@@ -13,7 +13,7 @@ from spikelayers_neuron.surrogate import ATan, PiecewiseQuadratic, Sigmoid, Surr
 
 SURROGATES = {"sigmoid": Sigmoid(), "atan": ATan(alpha=3.0), "pwq": PiecewiseQuadratic(alpha=0.8)}
 RESETS = {"hard0": 0.0, "hard-0.3": -0.3, "soft": None}
-SHAPES = [(3,), (2, 5), (1, 3, 2, 3)]
+RUNS = [(1, (3,)), (2, (2, 5)), (7, (1, 3, 2, 3)), (16, (2, 5)), (7, (5,))]  # (T, one step's shape)
 TOL = {torch.float32: 2e-5, torch.float64: 1e-10}
 
 CONFIGS = [
@@ -51,7 +51,7 @@ def _run(fn, x, v0, k, config, seed):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_fused_matches_reference(kind, reset, detach, decay, surrogate, dtype):
     fired = 0
-    for seed, (T, shape) in enumerate(itertools.product((1, 2, 7, 16), SHAPES)):
+    for seed, (T, shape) in enumerate(RUNS):
         for store in (seed % 2 == 1,):
             config = NeuronConfig(kind, 1.0, RESETS[reset], detach, SURROGATES[surrogate], decay, store)
             x, v0, k = _inputs(T, shape, dtype, kind, seed)
@@ -62,7 +62,7 @@ def test_fused_matches_reference(kind, reset, detach, decay, surrogate, dtype):
             tol = TOL[dtype]
             assert_close(out, ref_out, f"{label}: outputs", rtol=tol, atol=tol)
             assert_close(grads, ref_grads, f"{label}: gradients (x, v0[, k])", rtol=tol * 10, atol=tol * 10)
-    assert fired > 100, "too few spikes: the comparison would not exercise the reset"
+    assert fired > 30, "too few spikes: the comparison would not exercise the reset"
 
 
 def test_fused_only_spike_gradient():

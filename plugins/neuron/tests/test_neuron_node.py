@@ -136,9 +136,16 @@ def test_batch_change_in_multi_step_needs_reset():
         node(torch.zeros(2, 4, 3))
 
 
-def test_triton_backend_is_refused_clearly():
+def test_unknown_backend_is_refused_clearly():
     with pytest.raises(ValueError, match=r"LIFNode.*backend.*'torch'"):
-        LIFNode(backend="triton")
+        LIFNode(backend="cupy")
+
+
+def test_triton_without_cuda_or_interpreter_raises(monkeypatch):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    node = LIFNode(backend="triton", step_mode="m")
+    with pytest.raises(BackendUnavailableError, match=r"neuron\.multi_step.*triton.*(CUDA|not installed)"):
+        node(torch.randn(3, 2, 4))
     with pytest.raises(BackendUnavailableError, match=r"neuron\.multi_step"):
         get_kernel("neuron.multi_step", "triton", "cpu")
 

@@ -61,6 +61,7 @@ BENCH_CASES: list[BenchCase] = [
         name=name,
         factory=_builder(name),
         shapes=SHAPES,
+        backends=("triton",),
         baseline=_baseline(name),
         tags=("neuron",),
     )

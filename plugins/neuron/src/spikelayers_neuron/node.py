@@ -37,11 +37,12 @@ class BaseNode(MemoryModule):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: kernel backend of multi-step mode (``'torch'``).
+        backend: kernel backend of multi-step mode, ``'torch'`` or ``'triton'``.
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
     kind = "if"
+    supported_backends = ("torch", "triton")
 
     def __init__(
         self,
@@ -128,7 +129,7 @@ class IFNode(BaseNode):
             :class:`~spikelayers_neuron.surrogate.Sigmoid`).
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: kernel backend of multi-step mode (``'torch'``).
+        backend: kernel backend of multi-step mode, ``'torch'`` or ``'triton'``.
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
@@ -164,7 +165,7 @@ class LIFNode(BaseNode):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: kernel backend of multi-step mode (``'torch'``).
+        backend: kernel backend of multi-step mode, ``'torch'`` or ``'triton'``.
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
@@ -215,7 +216,7 @@ class ParametricLIFNode(BaseNode):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: kernel backend of multi-step mode (``'torch'``).
+        backend: kernel backend of multi-step mode, ``'torch'`` or ``'triton'``.
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 

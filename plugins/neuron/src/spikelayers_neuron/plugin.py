@@ -27,7 +27,10 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
 def spikelayers_kernels() -> list[KernelSpec]:
     from spikelayers.kernels import KernelSpec
 
-    return [KernelSpec("neuron.multi_step", "torch", "spikelayers_neuron.fused:neuron_multi_step")]
+    return [
+        KernelSpec("neuron.multi_step", "torch", "spikelayers_neuron.fused:neuron_multi_step"),
+        KernelSpec("neuron.multi_step", "triton", "spikelayers_neuron.triton_kernel:neuron_multi_step_triton"),
+    ]
 
 
 @hookimpl

@@ -31,6 +31,7 @@ class OTTTLIFNode(LIFNode):
     """
 
     step_modes = ("s",)
+    supported_backends = ("torch",)
 
     def __init__(
         self,
