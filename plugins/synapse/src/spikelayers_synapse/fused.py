@@ -19,15 +19,28 @@ def _decay_value(decay: float | torch.Tensor) -> float:
     return float(decay.detach().item()) if isinstance(decay, torch.Tensor) else float(decay)
 
 
+# Positions per block: the recurrence walks over T one block of the flattened positions
+# at a time, so that the running current and the step slices stay in cache.
+BLOCK = 1 << 18
+
+
+def _blocks(M: int) -> range:
+    return range(0, M, BLOCK) if M > 0 else range(0)
+
+
 def filter_forward(x: torch.Tensor, i0: torch.Tensor, k: float) -> torch.Tensor:
     """Forward recurrence over the contiguous ``x`` ``[T, M]`` from ``i0`` ``[M]``; returns ``[T, M]``."""
+    T, M = x.shape
     out = torch.empty_like(x)
-    previous = i0
-    for t in range(x.shape[0]):
-        # I_t = S_t + k * S_t * I_{t-1} + (1 - k) * I_{t-1}
-        step = torch.addcmul(x[t], x[t], previous, value=k, out=out[t])
-        step.add_(previous, alpha=1.0 - k)
-        previous = step
+    for start in _blocks(M):
+        stop = min(start + BLOCK, M)
+        xb, ob = x[:, start:stop], out[:, start:stop]
+        previous = i0[start:stop]
+        for t in range(T):
+            # I_t = S_t + k * S_t * I_{t-1} + (1 - k) * I_{t-1}
+            step = torch.addcmul(xb[t], xb[t], previous, value=k, out=ob[t])
+            step.add_(previous, alpha=1.0 - k)
+            previous = step
     return out
 
 
@@ -39,29 +52,38 @@ def filter_backward(
     k: float,
     need_decay: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Adjoint recurrence over ``T`` (all tensors ``[T, M]`` / ``[M]``, contiguous).
+    """Adjoint recurrence over ``T`` (all tensors ``[T, M]`` / ``[M]``; all but ``grad_out`` contiguous).
 
     Returns the gradients of the input ``[T, M]``, of the initial current ``[M]`` and,
     when ``need_decay``, of ``k`` (a 0-D tensor accumulated in float64).
     """
+    T, M = x.shape
     grad_x = torch.empty_like(x)
-    carry = torch.zeros_like(i0)
-    scratch = torch.empty_like(i0) if need_decay else None
+    grad_i0 = torch.empty_like(i0)
     grad_k = torch.zeros((), dtype=torch.float64, device=x.device) if need_decay else None
-    for t in range(x.shape[0] - 1, -1, -1):
-        previous = out[t - 1] if t > 0 else i0
-        g = torch.add(grad_out[t], carry, out=grad_x[t])  # dL/dI_t
-        # carry = dL/dI_{t-1} = g * (1 - k + k * S_t)
-        torch.mul(g, 1.0 - k, out=carry)
-        carry.addcmul_(g, x[t], value=k)
-        if need_decay:
-            # dI_t/dk = (S_t - 1) * I_{t-1}
-            torch.mul(g, previous, out=scratch)
-            grad_k += (torch.dot(scratch, x[t]) - scratch.sum()).double()
-            g.add_(scratch, alpha=k)  # dL/dS_t = g * (1 + k * I_{t-1})
-        else:
-            g.addcmul_(g, previous, value=k)
-    return grad_x, carry, grad_k
+    carry_buffer = torch.empty(min(M, BLOCK), dtype=x.dtype, device=x.device)
+    scratch_buffer = torch.empty_like(carry_buffer) if need_decay else None
+    for start in _blocks(M):
+        stop = min(start + BLOCK, M)
+        size = stop - start
+        gob, xb, ob, gxb = (a[:, start:stop] for a in (grad_out, x, out, grad_x))
+        carry = carry_buffer[:size]
+        for t in range(T - 1, -1, -1):
+            previous = ob[t - 1] if t > 0 else i0[start:stop]
+            # g = dL/dI_t: the incoming gradient plus the carry from step t + 1
+            g = gxb[t].copy_(gob[t]) if t == T - 1 else torch.add(gob[t], carry, out=gxb[t])
+            # carry = dL/dI_{t-1} = g * (1 - k + k * S_t)
+            torch.mul(g, 1.0 - k, out=carry)
+            carry.addcmul_(g, xb[t], value=k)
+            if need_decay:
+                # dI_t/dk = (S_t - 1) * I_{t-1}
+                scratch = torch.mul(g, previous, out=scratch_buffer[:size])
+                grad_k += torch.dot(scratch, xb[t]).double() - scratch.sum(dtype=torch.float64)
+                g.add_(scratch, alpha=k)  # dL/dS_t = g * (1 + k * I_{t-1})
+            else:
+                g.addcmul_(g, previous, value=k)
+        grad_i0[start:stop] = carry
+    return grad_x, grad_i0, grad_k
 
 
 class SynapseFilterFunction(torch.autograd.Function):
@@ -81,7 +103,7 @@ class SynapseFilterFunction(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, out, i0 = ctx.saved_tensors
         need_decay = ctx.decay_is_tensor and ctx.needs_input_grad[2]
-        grad_x, grad_i0, grad_k = filter_backward(grad_out.contiguous(), x, out, i0, ctx.k, need_decay)
+        grad_x, grad_i0, grad_k = filter_backward(grad_out, x, out, i0, ctx.k, need_decay)
         if grad_k is not None:
             grad_k = grad_k.to(ctx.decay_dtype)
         return (
