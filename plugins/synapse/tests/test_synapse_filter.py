@@ -174,11 +174,14 @@ def test_fused_over_several_blocks(monkeypatch, learnable):
     monkeypatch.setattr(fused, "BLOCK", 7)
     x, i0 = _inputs(5, (3, 10), torch.float64, spikes=False)
     w = torch.tensor(0.1, dtype=torch.float64, requires_grad=True)
-    decay = torch.sigmoid(w) if learnable else 0.3
-    y = synapse_filter(x, i0, decay)
+
+    def decay():
+        return torch.sigmoid(w) if learnable else 0.3
+
+    y = synapse_filter(x, i0, decay())
     inputs = (x, i0, w) if learnable else (x, i0)
     grads = torch.autograd.grad(y.sum(), inputs)  # an expanded (non-contiguous) incoming gradient
-    y_ref = reference_synapse_filter(x, i0, decay)
+    y_ref = reference_synapse_filter(x, i0, decay())
     grads_ref = torch.autograd.grad(y_ref.sum(), inputs)
     assert_close(y, y_ref, "output", rtol=1e-12, atol=1e-12)
     for got, want in zip(grads, grads_ref):
