@@ -53,7 +53,8 @@ PAIRS = [
 
 
 @pytest.mark.parametrize(
-    ("ours_factory", "torch_factory", "step_shape"), PAIRS, ids=lambda v: getattr(v, "__name__", "")
+    ("ours_factory", "torch_factory", "step_shape"),
+    [pytest.param(*pair, id=type(pair[1]()).__name__) for pair in PAIRS],
 )
 def test_multi_step_equals_torch_layer_per_step(ours_factory, torch_factory, step_shape):
     torch.manual_seed(0)
