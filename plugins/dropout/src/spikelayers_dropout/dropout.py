@@ -45,7 +45,8 @@ class Dropout(MemoryModule):
         """Draw a scaled mask for the step ``x`` ``[N, *]`` and keep it as the memory ``mask``."""
         keep = 1.0 - self.p
         dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
-        mask = torch.empty(self.mask_shape(x), dtype=dtype, device=x.device).bernoulli_(keep).div_(keep)
+        # Uniform draws in [0, 1): an element is kept when its draw is at least p.
+        mask = torch.rand(self.mask_shape(x), dtype=dtype, device=x.device).ge_(self.p).mul_(1.0 / keep)
         self.mask = mask
         return mask
 
