@@ -5,7 +5,8 @@ import pytest
 from spikelayers.testing import InputVariant, check_autocast, check_input_variant
 from spikelayers_norm.cases import conformance_cases
 
-CASES = conformance_cases()
+# One configuration per class keeps the suite short.
+CASES = [case for case in conformance_cases() if not case.id.endswith(("-train", "-L", "-L-eval", "-shared"))]
 VARIANTS = [
     InputVariant(layout="strided"),
     InputVariant(layout="channels_last"),
