@@ -15,7 +15,7 @@ def add_demo_command(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo", help="train a spiking CNN on the UCI digits (scikit-learn's copy) and report test accuracy"
     )
-    parser.add_argument("--epochs", type=int, default=15, help="training epochs (default: 15)")
+    parser.add_argument("--epochs", type=int, default=8, help="training epochs (default: 8)")
     parser.add_argument("--T", type=int, default=4, help="time steps per sample (default: 4)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default: 5e-3)")

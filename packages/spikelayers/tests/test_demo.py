@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from spikelayers import cli, functional
+from spikelayers_demo.data import load_digits_split
+from spikelayers_demo.model import DigitsSNN
+from spikelayers_demo.train import class_scores, evaluate, train
+
+
+def test_digits_split_is_stratified_and_fixed_by_seed():
+    train_a, test_a = load_digits_split(seed=3)
+    train_b, test_b = load_digits_split(seed=3)
+    assert len(train_a) + len(test_a) == 1797
+    assert torch.equal(test_a.tensors[1], test_b.tensors[1])
+    counts = torch.bincount(test_a.tensors[1], minlength=10)
+    assert counts.min() >= 33
+    assert train_a.tensors[0].shape[1:] == (1, 8, 8) and train_a.tensors[0].max() <= 1.0
+
+
+def test_network_uses_five_families_and_runs_multi_step():
+    model = DigitsSNN()
+    families = {type(m).__module__.split(".")[0] for m in model.modules()}
+    assert {"spikelayers_stateless", "spikelayers_norm", "spikelayers_neuron", "spikelayers_dropout", "spikelayers_synapse"} <= families
+    scores = class_scores(model, torch.rand(5, 1, 8, 8), T=3)
+    assert scores.shape == (5, 10)
+
+
+def test_training_improves_on_chance_and_is_deterministic():
+    train_data, test_data = load_digits_split(seed=0)
+    results = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = DigitsSNN()
+        result = train(model, train_data, test_data, epochs=1, T=4, lr=5e-3, batch_size=64, device=torch.device("cpu"), seed=0)
+        results.append(result.history[-1])
+        functional.reset_net(model)
+    assert results[0] == results[1]
+    assert results[0].test_accuracy > 0.3
+    assert evaluate(model, test_data, 4, torch.device("cpu")) == results[0].test_accuracy
+
+
+def test_demo_command_reports_accuracy_and_time(tmp_path, capsys):
+    plot = tmp_path / "demo.png"
+    assert cli.main(["demo", "--epochs", "1", "--T", "2", "--no-progress", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy:" in out and "elapsed:" in out
+    assert plot.stat().st_size > 10_000
+
+
+def test_demo_rejects_bad_arguments():
+    with pytest.raises(SystemExit, match="--epochs must be at least 1"):
+        cli.main(["demo", "--epochs", "0"])
