@@ -12,6 +12,7 @@ def test_digits_split_is_stratified_and_fixed_by_seed():
     train_b, test_b = load_digits_split(seed=3)
     assert len(train_a) + len(test_a) == 1797
     assert torch.equal(test_a.tensors[1], test_b.tensors[1])
+    assert torch.equal(train_a.tensors[0], train_b.tensors[0])
     counts = torch.bincount(test_a.tensors[1], minlength=10)
     assert counts.min() >= 33
     assert train_a.tensors[0].shape[1:] == (1, 8, 8) and train_a.tensors[0].max() <= 1.0
