@@ -16,7 +16,9 @@ def conformance_cases() -> list[LayerCase]:
     return [
         LayerCase(lambda: conv.Conv1d(2, 3, 3, padding=1), (2, 2, 5), name="Conv1d"),
         LayerCase(
-            lambda: conv.Conv2d(2, 3, 3, stride=2, padding=1, padding_mode="reflect"), (2, 2, 5, 5), name="Conv2d"
+            lambda: conv.Conv2d(2, 3, 3, stride=2, padding=1, padding_mode="reflect"),
+            (2, 2, 5, 5),
+            name="Conv2d",
         ),
         LayerCase(lambda: conv.Conv3d(2, 2, 2, groups=2), (1, 2, 3, 3, 3), name="Conv3d"),
         LayerCase(lambda: conv.ConvTranspose1d(2, 3, 3, stride=2), (2, 2, 4), name="ConvTranspose1d"),

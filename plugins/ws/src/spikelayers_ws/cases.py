@@ -11,7 +11,9 @@ def conformance_cases() -> list[LayerCase]:
     from .linear import WSLinear
 
     return [
-        LayerCase(lambda: WSConv2d(2, 3, 3, padding=1, padding_mode="replicate"), (2, 2, 4, 4), name="WSConv2d"),
+        LayerCase(
+            lambda: WSConv2d(2, 3, 3, padding=1, padding_mode="replicate"), (2, 2, 4, 4), name="WSConv2d", compile=True
+        ),
         LayerCase(
             lambda: WSConv2d(4, 4, 2, stride=2, groups=2, bias=False, gain=False), (2, 4, 4, 4), name="WSConv2d-nogain"
         ),
