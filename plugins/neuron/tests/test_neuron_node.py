@@ -165,3 +165,12 @@ def test_set_step_mode_and_backend():
     functional.set_step_mode(net, "m")
     functional.set_backend(net, "torch")
     assert net(torch.randn(3, 2, 4)).shape == (3, 2, 4)
+
+
+def test_empty_sequence_keeps_state():
+    node = LIFNode(step_mode="m")
+    node(torch.ones(2, 3, 4) * 3)
+    v = node.v.clone()
+    out = node(torch.empty(0, 3, 4))
+    assert out.shape == (0, 3, 4)
+    assert_close(node.v, v, "v after an empty sequence")

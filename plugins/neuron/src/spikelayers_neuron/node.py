@@ -100,7 +100,7 @@ class BaseNode(MemoryModule):
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """A sequence ``[T, N, *] -> [T, N, *]`` (spikes)."""
         check_min_dim(self, x_seq, 2, "[T, N, *]")
-        v0 = self.memory_like("v", x_seq[0], shape=x_seq.shape[1:])
+        v0 = self.memory_like("v", x_seq, shape=x_seq.shape[1:])
         kernel = get_kernel(OP, self.backend, x_seq.device)
         spike_seq, v = kernel(x_seq, v0, self.decay(), self.config())
         if self.store_v_seq:

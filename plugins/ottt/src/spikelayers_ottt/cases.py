@@ -28,6 +28,7 @@ def conformance_cases() -> list[LayerCase]:
             name="GradwithTrace",
             **common,
         ),
+        LayerCase(lambda: nn.Sequential(OTTTLIFNode(), SpikeTraceOp(nn.Flatten())), name="SpikeTraceOp", **common),
         LayerCase(
             lambda: OTTTSequential(nn.Linear(6, 5), OTTTLIFNode(), nn.Flatten(), nn.Linear(5, 2)),
             name="OTTTSequential",
