@@ -33,14 +33,14 @@ def tebn_reference(bn: nn.modules.batchnorm._BatchNorm, scale: torch.Tensor, x_s
         bn.weight,
         bn.bias,
         bn.training or bn.running_mean is None,
-        _momentum(bn),
+        _running_factor(bn),
         bn.eps,
     ).unflatten(0, x_seq.shape[:2])
     return z * scale.view(-1, *([1] * (x_seq.dim() - 1)))
 
 
-def _momentum(bn: nn.modules.batchnorm._BatchNorm) -> float:
-    """The running-average factor of this forward, counting the batch as torch does."""
+def _running_factor(bn: nn.modules.batchnorm._BatchNorm) -> float:
+    """Count this batch (as torch BatchNorm does) and return its running-average factor."""
     factor = 0.0 if bn.momentum is None else bn.momentum
     if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
         bn.num_batches_tracked.add_(1)
@@ -135,7 +135,7 @@ def tebn_forward(bn: nn.modules.batchnorm._BatchNorm, scale: torch.Tensor, x_seq
         scale: per-step scale ``[T]`` (one entry per step of ``x_seq``).
         x_seq: input ``[T, N, C, *]``.
     """
-    factor = _momentum(bn)
+    factor = _running_factor(bn)
     batch = bn.training or bn.running_mean is None
     dim = x_seq.dim()
     if batch:
