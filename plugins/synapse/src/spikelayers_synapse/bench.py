@@ -72,7 +72,7 @@ BENCH_CASES: list[BenchCase] = [
         tags=("synapse",),
     ),
     BenchCase(
-        name="SynapseFilter",
+        name="SynapseFilter learnable",
         factory=_filter(tau=5.0, learnable=True),
         shapes=SHAPES,
         input_fn=spikes,

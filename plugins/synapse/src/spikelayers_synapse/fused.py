@@ -63,11 +63,15 @@ def filter_backward(
     grad_k = torch.zeros((), dtype=torch.float64, device=x.device) if need_decay else None
     carry_buffer = torch.empty(min(M, BLOCK), dtype=x.dtype, device=x.device)
     scratch_buffer = torch.empty_like(carry_buffer) if need_decay else None
+    # Per position, the running sum over t of dL/dI_t * dI_t/dk; reduced once per block.
+    decay_buffer = torch.empty_like(carry_buffer) if need_decay else None
     for start in _blocks(M):
         stop = min(start + BLOCK, M)
         size = stop - start
         gob, xb, ob, gxb = (a[:, start:stop] for a in (grad_out, x, out, grad_x))
         carry = carry_buffer[:size]
+        if need_decay:
+            decay_sum = decay_buffer[:size].zero_()
         for t in range(T - 1, -1, -1):
             previous = ob[t - 1] if t > 0 else i0[start:stop]
             # g = dL/dI_t: the incoming gradient plus the carry from step t + 1
@@ -78,11 +82,13 @@ def filter_backward(
             if need_decay:
                 # dI_t/dk = (S_t - 1) * I_{t-1}
                 scratch = torch.mul(g, previous, out=scratch_buffer[:size])
-                grad_k += torch.dot(scratch, xb[t]).double() - scratch.sum(dtype=torch.float64)
+                decay_sum.addcmul_(scratch, xb[t]).sub_(scratch)
                 g.add_(scratch, alpha=k)  # dL/dS_t = g * (1 + k * I_{t-1})
             else:
                 g.addcmul_(g, previous, value=k)
         grad_i0[start:stop] = carry
+        if need_decay:
+            grad_k += decay_sum.sum(dtype=torch.float64)
     return grad_x, grad_i0, grad_k
 
 
