@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from .dynamics import NeuronConfig, charge, single_step
 from .surrogate import SurrogateFunctionBase
@@ -65,6 +66,7 @@ class FusedNeuronFunction(torch.autograd.Function):
         return s_seq, v_seq if v_seq is not None else v
 
     @staticmethod
+    @once_differentiable
     def backward(
         ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import triton
 import triton.language as tl
+from torch.autograd.function import once_differentiable
 
 from .dynamics import NeuronConfig
 from .fused import neuron_multi_step
@@ -154,6 +155,7 @@ class TritonNeuronFunction(torch.autograd.Function):
         return spikes.reshape(x_seq.shape), v_out.reshape(v_shape)
 
     @staticmethod
+    @once_differentiable
     def backward(
         ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
