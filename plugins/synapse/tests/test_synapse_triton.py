@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import os
 
+_PREVIOUS_INTERPRET = os.environ.get("TRITON_INTERPRET")
 os.environ["TRITON_INTERPRET"] = "1"
 
-import pytest
-import torch
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 pytest.importorskip("triton")
 
-from spikelayers.kernels import get_kernel
-from spikelayers.testing import assert_close
-from spikelayers_synapse.filter import SynapseFilter
-from spikelayers_synapse.reference import reference_synapse_filter
+from spikelayers.kernels import get_kernel  # noqa: E402
+from spikelayers.testing import assert_close  # noqa: E402
+from spikelayers_synapse.filter import SynapseFilter  # noqa: E402
+from spikelayers_synapse.reference import reference_synapse_filter  # noqa: E402
 
 
 def _run(fn, x, i0, w, learnable):
