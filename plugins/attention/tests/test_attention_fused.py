@@ -7,8 +7,11 @@ import torch
 
 from spikelayers.testing import assert_close
 from spikelayers_attention import reference
-from spikelayers_attention.blockwise import blockwise
-from spikelayers_attention.fused import multi_dimensional_attention_pooled
+from spikelayers_attention.fused import (
+    multi_dimensional_attention_blocks,
+    multi_dimensional_attention_pooled,
+    temporal_wise_attention_fast,
+)
 
 
 def mda_weights(T: int, C: int, hidden_t: int, hidden_c: int, k: int, dtype: torch.dtype) -> list[torch.Tensor]:
@@ -53,7 +56,7 @@ def test_multi_dimensional_fast_path_matches_direct(T, N, C, H, W, ht, hc, k, ma
     x = make((T, N, C, H, W), dtype)
 
     def fast(v, *p):
-        return blockwise(multi_dimensional_attention_pooled, v, *p, block_elements=block_elements)
+        return multi_dimensional_attention_blocks(v, *p, block_elements=block_elements)
 
     compare(fast, reference.multi_dimensional_attention, x, params, *TOLERANCES[dtype])
 
@@ -73,31 +76,55 @@ def test_temporal_wise_fast_path_matches_direct(shape, make, block_elements, dty
     x = make(shape, dtype)
 
     def fast(v, *p):
-        return blockwise(reference.temporal_wise_attention, v, *p, block_elements=block_elements)
+        return temporal_wise_attention_fast(v, *p, block_elements=block_elements)
 
     compare(fast, reference.temporal_wise_attention, x, params, *TOLERANCES[dtype])
 
 
-def test_blockwise_gradients_of_weights_only_and_of_input_only():
+def test_multi_dimensional_gradients_of_weights_only_and_of_input_only():
     torch.manual_seed(0)
     params = mda_weights(3, 4, 1, 2, 3, torch.float64)
     x = torch.randn(3, 4, 4, 3, 3, dtype=torch.float64)
-    y = blockwise(multi_dimensional_attention_pooled, x, *params, block_elements=50)
+    y = multi_dimensional_attention_blocks(x, *params, block_elements=50)
     grads = torch.autograd.grad(y.sum(), params)
     expected = torch.autograd.grad(reference.multi_dimensional_attention(x, *params).sum(), params)
     assert_close(list(grads), list(expected), "weight gradients with a constant input")
     frozen = [p.detach() for p in params]
     x.requires_grad_(True)
-    (gx,) = torch.autograd.grad(blockwise(multi_dimensional_attention_pooled, x, *frozen, block_elements=50).sum(), [x])
+    (gx,) = torch.autograd.grad(multi_dimensional_attention_blocks(x, *frozen, block_elements=50).sum(), [x])
     (gx_ref,) = torch.autograd.grad(reference.multi_dimensional_attention(x, *frozen).sum(), [x])
     assert_close(gx, gx_ref, "input gradient with frozen weights")
 
 
-def test_blockwise_without_grad_returns_the_same_values():
+def test_multi_dimensional_without_grad_returns_the_same_values():
     torch.manual_seed(1)
     params = mda_weights(2, 3, 1, 1, 3, torch.float32)
     x = torch.randn(2, 5, 3, 4, 4)
     with torch.no_grad():
-        y = blockwise(multi_dimensional_attention_pooled, x, *params, block_elements=40)
+        y = multi_dimensional_attention_blocks(x, *params, block_elements=40)
     assert not y.requires_grad
     assert_close(y, reference.multi_dimensional_attention(x, *params), "no-grad output", rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [gaussian, spikes], ids=["gaussian", "spikes"])
+def test_multi_dimensional_pooled_formula_under_autograd_matches_direct(make):
+    torch.manual_seed(2)
+    params = mda_weights(3, 5, 1, 2, 3, torch.float64)
+    x = make((3, 4, 5, 4, 3), torch.float64)
+    compare(multi_dimensional_attention_pooled, reference.multi_dimensional_attention, x, params, 1e-10, 1e-12)
+
+
+def test_temporal_wise_gradients_of_weights_only_and_without_grad():
+    torch.manual_seed(3)
+    w = [
+        torch.randn(2, 4, dtype=torch.float64, requires_grad=True),
+        torch.randn(4, 2, dtype=torch.float64, requires_grad=True),
+    ]
+    x = torch.randn(4, 3, 5, dtype=torch.float64)
+    grads = torch.autograd.grad(temporal_wise_attention_fast(x, *w, block_elements=20).sum(), w)
+    expected = torch.autograd.grad(reference.temporal_wise_attention(x, *w).sum(), w)
+    assert_close(list(grads), list(expected), "weight gradients with a constant input")
+    with torch.no_grad():
+        y = temporal_wise_attention_fast(x, *w, block_elements=20)
+    assert not y.requires_grad
+    assert_close(y, reference.temporal_wise_attention(x, *w), "no-grad output")

@@ -1,7 +1,8 @@
 """Readable transcriptions of the attention formulas, in plain PyTorch.
 
-These define the behaviour: the layers' fast path (:mod:`spikelayers_attention.blockwise`)
-runs the same functions sample block by sample block and is tested against them. Shapes:
+These define the behaviour: the layers' fast path (:mod:`spikelayers_attention.fused`)
+computes the same values and gradients from pooled tensors, block by block, and is
+tested against them. Shapes:
 ``T`` steps, ``N`` samples, ``C`` channels, ``H x W`` maps.
 """
 
