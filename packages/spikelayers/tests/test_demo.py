@@ -21,7 +21,13 @@ def test_digits_split_is_stratified_and_fixed_by_seed():
 def test_network_uses_five_families_and_runs_multi_step():
     model = DigitsSNN()
     families = {type(m).__module__.split(".")[0] for m in model.modules()}
-    assert {"spikelayers_stateless", "spikelayers_norm", "spikelayers_neuron", "spikelayers_dropout", "spikelayers_synapse"} <= families
+    assert {
+        "spikelayers_stateless",
+        "spikelayers_norm",
+        "spikelayers_neuron",
+        "spikelayers_dropout",
+        "spikelayers_synapse",
+    } <= families
     scores = class_scores(model, torch.rand(5, 1, 8, 8), T=3)
     assert scores.shape == (5, 10)
 
@@ -32,7 +38,9 @@ def test_training_improves_on_chance_and_is_deterministic():
     for _ in range(2):
         torch.manual_seed(0)
         model = DigitsSNN()
-        result = train(model, train_data, test_data, epochs=1, T=4, lr=5e-3, batch_size=64, device=torch.device("cpu"), seed=0)
+        result = train(
+            model, train_data, test_data, epochs=1, T=4, lr=5e-3, batch_size=64, device=torch.device("cpu"), seed=0
+        )
         results.append(result.history[-1])
         functional.reset_net(model)
     assert results[0] == results[1]
