@@ -82,6 +82,12 @@ def multi_dimensional_attention_pooled(
     return torch.relu(z * ss).unflatten(3, (height, width))
 
 
+def _share(ties: torch.Tensor, grad: torch.Tensor, dim: int) -> torch.Tensor:
+    """The gradient ``grad`` of a maximum over ``dim``, shared evenly among the ``ties`` (bool mask)."""
+    count = torch.count_nonzero(ties, dim=dim).unsqueeze(dim)
+    return torch.where(ties, grad / count, 0.0)
+
+
 def _multi_dimensional_forward(x: torch.Tensor, weights: tuple[torch.Tensor, ...], block_elements: int) -> torch.Tensor:
     """The forward of :func:`multi_dimensional_attention_pooled`, block by block, into one output."""
     wt1, wt2, wc1, wc2, ws = weights
@@ -141,19 +147,17 @@ class _MultiDimensionalAttention(torch.autograd.Function):
             gz += g_qsum[None, :, None, :]
             # maxima: over C of r (= max over T of z), then over T of z; ties share evenly.
             tie_c = r == q_peaks[:, None, :]
-            g_r = tie_c * (g_qmax[:, None, :] / tie_c.sum(dim=1, keepdim=True))
-            tie_t = z == r[None]
-            gz += tie_t * (g_r[None] / tie_t.sum(dim=0, keepdim=True))
+            g_r = _share(tie_c, g_qmax[:, None, :], dim=1)
+            gz += _share(z == r[None], g_r[None], dim=0)
             grad_a = (gz * v).sum(dim=3)
             g_sums, g_peaks, *g_w1 = torch.autograd.grad(a, (sums, peaks, *leaves1), grad_a)
             for i, g_w in enumerate((*g_w1, g_ws)):
                 grad_w[i] = g_w if grad_w[i] is None else grad_w[i] + g_w
             if need_x:
-                tie_hw = v == peaks.detach()[..., None]
-                gx = gz.mul_(a_data)
+                gx = grad_x[:, block].flatten(3)
+                torch.mul(gz, a_data, out=gx)
                 gx += g_sums[..., None]
-                gx += tie_hw * (g_peaks / tie_hw.sum(dim=3))[..., None]
-                grad_x[:, block] = gx.unflatten(3, (height, width))
+                gx += _share(v == peaks.detach()[..., None], g_peaks[..., None], dim=3)
         return (None, grad_x, *grad_w)
 
 
@@ -217,11 +221,10 @@ class _TemporalWiseAttention(torch.autograd.Function):
             for i in range(2):
                 grad_w[i] = g_w[i] if grad_w[i] is None else grad_w[i] + g_w[i]
             if need_x:
-                ties = v == peak.detach()[..., None]
-                gx = gy * score.detach()[..., None]
+                gx = grad_x[:, block].view(v.shape)
+                torch.mul(gy, score.detach()[..., None], out=gx)
                 gx += (g_avg / size)[..., None]
-                gx += ties * (g_peak / ties.sum(dim=2))[..., None]
-                grad_x[:, block] = gx.view(grad_x[:, block].shape)
+                gx += _share(v == peak.detach()[..., None], g_peak[..., None], dim=2)
         return (None, grad_x, *grad_w)
 
 
