@@ -140,7 +140,7 @@ class _MultiDimensionalAttention(torch.autograd.Function):
                 q_max = q_peaks.requires_grad_(True)
                 ws_leaf = ws.detach().requires_grad_(True)
                 ss = spatial_scores(q_sums, q_max, ws_leaf, steps * channels, height)
-            g = gy * (z > 0)
+            g = torch.where(z > 0, gy, 0.0)
             grad_ss = (g * z).sum(dim=0).sum(dim=1, keepdim=True)
             g_qsum, g_qmax, g_ws = torch.autograd.grad(ss, (q_sums, q_max, ws_leaf), grad_ss)
             gz = g.mul_(ss.detach())
