@@ -154,3 +154,15 @@ def test_no_dependency_beyond_torch():
     import spikelayers_attention.fused as fused
 
     assert "einops" not in fused.__dict__
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [(TemporalWiseAttention(3, 1), (3, 0, 2, 4, 4)), (MultiDimensionalAttention(3, 2, 1, 1), (3, 0, 2, 4, 4))],
+)
+def test_empty_batch(layer, shape):
+    x = torch.randn(shape, requires_grad=True)
+    y = layer(x)
+    assert y.shape == shape
+    y.sum().backward()
+    assert x.grad.shape == shape

@@ -12,6 +12,7 @@ graphs. Values and gradients equal :mod:`spikelayers_attention.reference`.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -184,7 +185,7 @@ def temporal_scores_pooled(avg: torch.Tensor, peak: torch.Tensor, w1: torch.Tens
 
 def _temporal_forward(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, block_elements: int) -> torch.Tensor:
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
-    steps, size = x.shape[0], x[0, 0].numel()
+    steps, size = x.shape[0], math.prod(x.shape[2:])
     for block in sample_blocks(x, block_elements):
         v = x[:, block].reshape(steps, -1, size)
         score = temporal_scores_pooled(v.mean(dim=2), v.amax(dim=2), w1, w2)
@@ -207,7 +208,7 @@ class _TemporalWiseAttention(torch.autograd.Function):
         need_x = ctx.needs_input_grad[1]
         grad_x = torch.empty_like(x, memory_format=torch.contiguous_format) if need_x else None
         grad_w: list[torch.Tensor | None] = [None, None]
-        steps, size = x.shape[0], x[0, 0].numel()
+        steps, size = x.shape[0], math.prod(x.shape[2:])
         for block in sample_blocks(x, ctx.block_elements):
             v = x[:, block].reshape(steps, -1, size)
             gy = grad_out[:, block].reshape(v.shape)
