@@ -13,6 +13,7 @@ COLUMNS = (
     ("forward_vs_floor", "Fwd / floor"),
     ("forward_backward_ms", "Fwd+bwd ms"),
     ("forward_backward_vs_floor", "Fwd+bwd / floor"),
+    ("forward_backward_vs_alloc_floor", "Fwd+bwd / alloc floor"),
     ("forward_backward_vs_spikelayers", "Fwd+bwd / ours"),
     ("peak_extra_vs_input", "Peak extra / input"),
 )

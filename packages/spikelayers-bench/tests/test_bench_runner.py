@@ -60,7 +60,7 @@ def test_collect_cases_filters_by_name(bench_plugin):
 
 def test_run_case_times_every_variant_with_ratios(bench_plugin):
     measurements = run_case(CASE, "small", torch.device("cpu"), repeats=2)
-    assert {m.variant for m in measurements} == {"floor", "spikelayers", "reference", "baseline"}
+    assert {m.variant for m in measurements} == {"floor", "alloc-floor", "spikelayers", "reference", "baseline"}
     rows = summarise(measurements)
     ours = next(r for r in rows if r["variant"] == "spikelayers")
     assert ours["forward_vs_floor"] > 0 and ours["forward_backward_vs_floor"] > 0

@@ -24,9 +24,10 @@ def summarise(measurements: Iterable[Measurement]) -> list[dict[str, object]]:
     rows = []
     for (case, size), variants in groups.items():
         floor = variants["floor"]
+        alloc_floor = variants["alloc-floor"]
         ours = variants.get("spikelayers")
         for name, m in variants.items():
-            if name == "floor":
+            if "floor" in name:
                 continue
             rows.append(
                 {
@@ -39,6 +40,10 @@ def summarise(measurements: Iterable[Measurement]) -> list[dict[str, object]]:
                     "forward_backward_ms": None if m.forward_backward_ms is None else round(m.forward_backward_ms, 3),
                     "forward_vs_floor": _round(_ratio(m.forward_ms, floor.forward_ms)),
                     "forward_backward_vs_floor": _round(_ratio(m.forward_backward_ms, floor.forward_backward_ms)),
+                    "forward_vs_alloc_floor": _round(_ratio(m.forward_ms, alloc_floor.forward_ms)),
+                    "forward_backward_vs_alloc_floor": _round(
+                        _ratio(m.forward_backward_ms, alloc_floor.forward_backward_ms)
+                    ),
                     "forward_vs_spikelayers": _round(_ratio(m.forward_ms, ours.forward_ms if ours else None)),
                     "forward_backward_vs_spikelayers": _round(
                         _ratio(m.forward_backward_ms, ours.forward_backward_ms if ours else None)
@@ -60,14 +65,15 @@ def _fmt(value: object, suffix: str = "") -> str:
 def format_table(rows: list[dict[str, object]]) -> str:
     header = (
         f"{'case':<34} {'size':<6} {'variant':<20} {'fwd ms':>9} {'fwd/floor':>9} "
-        f"{'f+b ms':>9} {'f+b/floor':>9} {'f+b/ours':>9} {'peak/in':>8}"
+        f"{'f+b ms':>9} {'f+b/floor':>9} {'f+b/alloc':>9} {'f+b/ours':>9} {'peak/in':>8}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
             f"{r['case']:<34} {r['size']:<6} {r['variant']:<20} {_fmt(r['forward_ms']):>9} "
             f"{_fmt(r['forward_vs_floor'], 'x'):>9} {_fmt(r['forward_backward_ms']):>9} "
-            f"{_fmt(r['forward_backward_vs_floor'], 'x'):>9} {_fmt(r['forward_backward_vs_spikelayers'], 'x'):>9} "
+            f"{_fmt(r['forward_backward_vs_floor'], 'x'):>9} {_fmt(r['forward_backward_vs_alloc_floor'], 'x'):>9} "
+            f"{_fmt(r['forward_backward_vs_spikelayers'], 'x'):>9} "
             f"{_fmt(r['peak_extra_vs_input'], 'x'):>8}"
         )
     return "\n".join(lines)

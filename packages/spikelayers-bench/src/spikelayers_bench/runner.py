@@ -6,6 +6,9 @@ that machine drift cancels:
 - ``floor``: the memory-copy floor, ``y.copy_(x)`` repeated so that it reads and writes
   ``floor_passes`` input-sized tensors (forward), and twice that for forward+backward
   (the backward reads the output gradient and writes the input gradient at least);
+- ``alloc-floor``: the same copies into freshly allocated tensors (``x.clone()``), which
+  is what a layer that returns a new output pays at least: on CPU a new large tensor
+  costs page faults that a copy into existing memory does not;
 - ``spikelayers``: the layer in multi-step mode with its default backend, and one row per
   extra kernel backend the case lists that can run here;
 - ``reference``: a deep copy in single-step mode driven by a Python loop over ``T``;
@@ -102,19 +105,18 @@ class Variant:
         return self.x.is_floating_point()
 
 
-def _floor_variant(x: torch.Tensor, passes: int) -> tuple[Callable[[], None], Callable[[], None]]:
+def _floor_variant(x: torch.Tensor, passes: int, allocate: bool) -> tuple[Callable[[], None], Callable[[], None]]:
     y = torch.empty_like(x)
     copies = max(passes // 2, 1)
 
-    def forward() -> None:
-        for _ in range(copies):
-            y.copy_(x)
+    def copy(times: int) -> None:
+        for _ in range(times):
+            if allocate:
+                x.clone()
+            else:
+                y.copy_(x)
 
-    def forward_backward() -> None:
-        for _ in range(2 * copies):
-            y.copy_(x)
-
-    return forward, forward_backward
+    return (lambda: copy(copies)), (lambda: copy(2 * copies))
 
 
 def _multi_step(module: nn.Module) -> nn.Module:
@@ -165,8 +167,10 @@ def run_case(
     torch.manual_seed(0)
     x = case.input_fn(shape, device, dtype)
     variants = build_variants(case, x, device, compare)
-    floor_fwd, floor_fwdbwd = _floor_variant(x, case.floor_passes)
-    timed: dict[str, tuple[Callable[[], None], Callable[[], None] | None]] = {"floor": (floor_fwd, floor_fwdbwd)}
+    timed: dict[str, tuple[Callable[[], None], Callable[[], None] | None]] = {
+        "floor": _floor_variant(x, case.floor_passes, allocate=False),
+        "alloc-floor": _floor_variant(x, case.floor_passes, allocate=True),
+    }
     for variant in variants:
         timed[variant.name] = (variant.forward, variant.forward_backward if variant.has_backward else None)
     samples: dict[str, list[list[float]]] = {name: [[], []] for name in timed}
@@ -184,7 +188,7 @@ def run_case(
     results = []
     for name, (fwd_samples, fwdbwd_samples) in samples.items():
         fwdbwd = timed[name][1]
-        peak = peak_extra_bytes(fwdbwd, device) / 2**20 if fwdbwd is not None and name != "floor" else None
+        peak = peak_extra_bytes(fwdbwd, device) / 2**20 if fwdbwd is not None and "floor" not in name else None
         results.append(
             Measurement(
                 case=case.name,
