@@ -116,18 +116,6 @@ class TemporalEffectiveBatchNorm1d(TemporalEffectiveBatchNormNd):
 
     bn_class = BatchNorm1d
 
-    def __init__(
-        self,
-        T: int,
-        num_features: int,
-        eps: float = 1e-05,
-        momentum: float | None = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        step_mode: str = "s",
-    ) -> None:
-        super().__init__(T, num_features, eps, momentum, affine, track_running_stats, step_mode)
-
 
 class TemporalEffectiveBatchNorm2d(TemporalEffectiveBatchNormNd):
     """TEBN for ``[N, C, H, W]`` per step (``[T, N, C, H, W]`` in ``'m'``).
@@ -141,18 +129,6 @@ class TemporalEffectiveBatchNorm2d(TemporalEffectiveBatchNormNd):
 
     bn_class = BatchNorm2d
 
-    def __init__(
-        self,
-        T: int,
-        num_features: int,
-        eps: float = 1e-05,
-        momentum: float | None = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        step_mode: str = "s",
-    ) -> None:
-        super().__init__(T, num_features, eps, momentum, affine, track_running_stats, step_mode)
-
 
 class TemporalEffectiveBatchNorm3d(TemporalEffectiveBatchNormNd):
     """TEBN for ``[N, C, D, H, W]`` per step (``[T, N, C, D, H, W]`` in ``'m'``).
@@ -165,15 +141,3 @@ class TemporalEffectiveBatchNorm3d(TemporalEffectiveBatchNormNd):
     """
 
     bn_class = BatchNorm3d
-
-    def __init__(
-        self,
-        T: int,
-        num_features: int,
-        eps: float = 1e-05,
-        momentum: float | None = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        step_mode: str = "s",
-    ) -> None:
-        super().__init__(T, num_features, eps, momentum, affine, track_running_stats, step_mode)
