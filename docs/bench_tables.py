@@ -1,4 +1,4 @@
-"""Render the committed benchmark results (``docs/performance/*.json``) as tables."""
+"""Render the committed benchmark results (``docs/performance/<name>/bench.json``) as tables."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def render(path: Path) -> str:
 
 
 def write_tables(source: Path, target: Path) -> None:
-    """Write ``<name>.rst`` into ``target`` for every ``<name>.json`` in ``source``."""
+    """Write ``<name>.rst`` into ``target`` for every ``<name>/bench.json`` in ``source``."""
     target.mkdir(parents=True, exist_ok=True)
-    for results in sorted(source.glob("*.json")):
-        (target / f"{results.stem}.rst").write_text(render(results))
+    for results in sorted(source.glob("*/bench.json")):
+        (target / f"{results.parent.name}.rst").write_text(render(results))
