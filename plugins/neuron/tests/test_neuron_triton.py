@@ -1,8 +1,11 @@
-"""The Triton kernels against the readable reference, on triton's CPU interpreter."""
+"""The Triton kernels against the readable reference: on triton's CPU interpreter, or on a
+GPU when ``SPIKELAYERS_TEST_DEVICE=cuda``."""
 
 import os
 
-os.environ["TRITON_INTERPRET"] = "1"
+DEVICE = os.environ.get("SPIKELAYERS_TEST_DEVICE", "cpu")
+if DEVICE == "cpu":
+    os.environ["TRITON_INTERPRET"] = "1"
 
 import pytest
 import torch
@@ -36,8 +39,8 @@ def _run(fn, x, v0, k, config, seed):
     if not config.store_v_seq and v.dim() == x.dim():
         v = v[-1]
     g = torch.Generator().manual_seed(seed)
-    loss = (spikes.float() * torch.randn(spikes.shape, generator=g)).sum()
-    loss = loss + (v.float() * torch.randn(v.shape, generator=g)).sum()
+    loss = (spikes.float() * torch.randn(spikes.shape, generator=g).to(spikes.device)).sum()
+    loss = loss + (v.float() * torch.randn(v.shape, generator=g).to(v.device)).sum()
     loss.backward()
     return [spikes, v], [x.grad, v0.grad] + ([k.grad] if isinstance(k, torch.Tensor) else [])
 
@@ -47,9 +50,9 @@ def test_triton_matches_reference_float32(kind, reset, detach, decay, surrogate,
     config = NeuronConfig(kind, 1.0, reset, detach, SURROGATES[surrogate], decay, store)
     for seed, (T, shape) in enumerate([(1, (3,)), (7, (2, 5, 3)), (2, (300,))]):
         g = torch.Generator().manual_seed(seed)
-        x = torch.randn((T, *shape), generator=g) * 2.0 + 0.8
-        v0 = torch.rand(shape, generator=g) * 0.8
-        k = torch.tensor(0.4) if kind == "plif" else (None if kind == "if" else 1 / 3)
+        x = (torch.randn((T, *shape), generator=g) * 2.0 + 0.8).to(DEVICE)
+        v0 = (torch.rand(shape, generator=g) * 0.8).to(DEVICE)
+        k = torch.tensor(0.4, device=DEVICE) if kind == "plif" else (None if kind == "if" else 1 / 3)
         out, grads = _run(TritonNeuronFunction.apply, x, v0, k, config, seed)
         ref_out, ref_grads = _run(reference_multi_step, x, v0, k, config, seed)
         label = f"{kind} reset={reset} detach={detach} decay={decay} {surrogate} T={T} {shape}"
@@ -60,8 +63,8 @@ def test_triton_matches_reference_float32(kind, reset, detach, decay, surrogate,
 def test_triton_bfloat16_close_to_float32():
     config = NeuronConfig("lif", 1.0, 0.0, False, Sigmoid(), True, False)
     g = torch.Generator().manual_seed(0)
-    x = (torch.randn(5, 4, 64, generator=g) * 2.0 + 0.8).bfloat16()
-    v0 = torch.zeros(4, 64, dtype=torch.bfloat16)
+    x = (torch.randn(5, 4, 64, generator=g) * 2.0 + 0.8).to(DEVICE, torch.bfloat16)
+    v0 = torch.zeros(4, 64, dtype=torch.bfloat16, device=DEVICE)
     out, grads = _run(TritonNeuronFunction.apply, x, v0, 0.5, config, 1)
     ref_out, ref_grads = _run(reference_multi_step, x.float(), v0.float(), 0.5, config, 1)
     assert out[0].dtype == torch.bfloat16 and grads[0].dtype == torch.bfloat16
@@ -71,9 +74,9 @@ def test_triton_bfloat16_close_to_float32():
 
 
 def test_triton_backend_through_the_module():
-    x = torch.randn(4, 3, 10) * 2 + 0.5
+    x = (torch.randn(4, 3, 10) * 2 + 0.5).to(DEVICE)
     for cls in (LIFNode, ParametricLIFNode):
-        fast, slow = cls(step_mode="m", backend="triton"), cls(step_mode="m")
+        fast, slow = cls(step_mode="m", backend="triton").to(DEVICE), cls(step_mode="m").to(DEVICE)
         xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
         fast(xa).sum().backward()
         slow(xb).sum().backward()

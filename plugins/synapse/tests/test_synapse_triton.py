@@ -1,21 +1,24 @@
-"""The triton kernels of the synapse filter on triton's CPU interpreter, against the loop."""
+"""The triton kernels of the synapse filter against the loop: on triton's CPU interpreter,
+or on a GPU when ``SPIKELAYERS_TEST_DEVICE=cuda``."""
 
 from __future__ import annotations
 
 import os
 
+DEVICE = os.environ.get("SPIKELAYERS_TEST_DEVICE", "cpu")
 _PREVIOUS_INTERPRET = os.environ.get("TRITON_INTERPRET")
-os.environ["TRITON_INTERPRET"] = "1"
+if DEVICE == "cpu":
+    os.environ["TRITON_INTERPRET"] = "1"
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
 pytest.importorskip("triton")
 
-from spikelayers.kernels import get_kernel  # noqa: E402
-from spikelayers.testing import assert_close  # noqa: E402
-from spikelayers_synapse.filter import SynapseFilter  # noqa: E402
-from spikelayers_synapse.reference import reference_synapse_filter  # noqa: E402
+from spikelayers.kernels import get_kernel
+from spikelayers.testing import assert_close
+from spikelayers_synapse.filter import SynapseFilter
+from spikelayers_synapse.reference import reference_synapse_filter
 
 
 def _run(fn, x, i0, w, learnable):
@@ -24,7 +27,7 @@ def _run(fn, x, i0, w, learnable):
     w = w.detach().clone().requires_grad_(True)
     decay = torch.sigmoid(w) if learnable else 0.3
     y = fn(x, i0, decay)
-    weight = torch.randn(y.shape, generator=torch.Generator().manual_seed(3)).to(y.dtype)
+    weight = torch.randn(y.shape, generator=torch.Generator().manual_seed(3)).to(y.device, y.dtype)
     (y.float() * weight.float()).sum().backward()
     return y.detach().float(), x.grad.float(), i0.grad.float(), w.grad
 
@@ -34,11 +37,11 @@ def _run(fn, x, i0, w, learnable):
 @pytest.mark.parametrize("learnable", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_triton_matches_reference(shape, T, learnable, dtype):
-    kernel = get_kernel("synapse.filter", "triton", "cpu")
+    kernel = get_kernel("synapse.filter", "triton", DEVICE)
     g = torch.Generator().manual_seed(0)
-    x = (torch.rand((T, *shape), generator=g) < 0.4).to(dtype)
-    i0 = torch.randn(shape, generator=g).to(dtype)
-    w = torch.tensor(0.2)
+    x = (torch.rand((T, *shape), generator=g) < 0.4).to(DEVICE, dtype)
+    i0 = torch.randn(shape, generator=g).to(DEVICE, dtype)
+    w = torch.tensor(0.2, device=DEVICE)
     got = _run(kernel, x, i0, w, learnable)
     # The reference runs in float32 on the same (rounded) inputs.
     want = _run(reference_synapse_filter, x.float(), i0.float(), w, learnable)
@@ -50,9 +53,9 @@ def test_triton_matches_reference(shape, T, learnable, dtype):
 
 
 def test_layer_on_triton_backend():
-    layer = SynapseFilter(tau=3.0, learnable=True, step_mode="m")
+    layer = SynapseFilter(tau=3.0, learnable=True, step_mode="m").to(DEVICE)
     layer.backend = "triton"
-    x = (torch.rand(5, 2, 3) < 0.5).float()
+    x = (torch.rand(5, 2, 3) < 0.5).float().to(DEVICE)
     y = layer(x)
-    expected = reference_synapse_filter(x, torch.zeros(2, 3), torch.sigmoid(layer.w.detach()))
+    expected = reference_synapse_filter(x, torch.zeros(2, 3, device=DEVICE), torch.sigmoid(layer.w.detach()))
     assert_close(y, expected, "layer on triton")
