@@ -15,7 +15,8 @@ from torch import nn
 from spikelayers.base import MemoryModule
 from spikelayers.benchmarks import BenchCase, spikes
 
-SHAPES = {"small": (8, 4, 16, 8, 8), "large": (8, 32, 64, 32, 32)}
+# "gpu": T=16 over 4M neurons, the size at which GPU kernels are judged (``--sizes gpu``).
+SHAPES = {"small": (8, 4, 16, 8, 8), "large": (8, 32, 64, 32, 32), "gpu": (16, 4096, 1024)}
 
 
 class ReferenceSynapseFilter(MemoryModule):
