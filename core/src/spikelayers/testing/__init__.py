@@ -32,12 +32,15 @@ from .checks import (
     run_sequence,
 )
 from .compare import assert_close, relative_error
+from .kernels import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, kernel_tolerance, triton_test_device
 from .registry import installed_cases
 from .robustness import InputVariant, check_autocast, check_input_variant, make_input
 from .signature import check_signature, reference_parameters
 
 __all__ = [
     "CHECKS",
+    "KERNEL_TEST_DTYPES",
+    "KERNEL_TEST_STEPS",
     "Check",
     "InputVariant",
     "LayerCase",
@@ -58,10 +61,12 @@ __all__ = [
     "checks_for",
     "gaussian_input",
     "installed_cases",
+    "kernel_tolerance",
     "make_input",
     "parametrize_with_checks",
     "reference_parameters",
     "relative_error",
     "run_sequence",
     "spike_input",
+    "triton_test_device",
 ]
