@@ -1,5 +1,7 @@
 """The conformance kit passes a correct layer and catches deliberately broken ones."""
 
+import os
+
 import pytest
 import torch
 from torch import nn
@@ -223,3 +225,28 @@ def test_autocast_check_passes_and_catches_a_float64_memory():
     check_autocast(case(Leaky))
     with pytest.raises(AssertionError, match=r"dtype torch\.float64"):
         check_autocast(case(KeepsDoubleState))
+
+
+def test_kernel_tolerance_covers_the_test_dtypes_and_rejects_others():
+    from spikelayers.testing import KERNEL_TEST_DTYPES, kernel_tolerance
+
+    assert kernel_tolerance(torch.float32) < kernel_tolerance(torch.bfloat16)
+    assert all(kernel_tolerance(dtype) > 0 for dtype in KERNEL_TEST_DTYPES)
+    with pytest.raises(ValueError, match=r"kernel_tolerance.*int32"):
+        kernel_tolerance(torch.int32)
+
+
+def test_triton_test_device_switches_the_interpreter_on_for_cpu(monkeypatch):
+    from spikelayers.testing import triton_test_device
+
+    monkeypatch.delenv("SPIKELAYERS_TEST_DEVICE", raising=False)
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    assert triton_test_device() == "cpu"
+    assert os.environ["TRITON_INTERPRET"] == "1"
+    monkeypatch.setenv("SPIKELAYERS_TEST_DEVICE", "cuda")
+    monkeypatch.delenv("TRITON_INTERPRET")
+    assert triton_test_device() == "cuda"
+    assert "TRITON_INTERPRET" not in os.environ
+    monkeypatch.setenv("SPIKELAYERS_TEST_DEVICE", "tpu")
+    with pytest.raises(ValueError, match=r"SPIKELAYERS_TEST_DEVICE.*'tpu'"):
+        triton_test_device()

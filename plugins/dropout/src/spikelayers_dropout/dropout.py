@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 
 from spikelayers.base import MemoryModule
+from spikelayers.errors import StateShapeError
+from spikelayers.kernels import get_kernel
 from spikelayers.shapes import check_min_dim
+
+SEEDED_OP = "dropout.seeded"
+
+
+@dataclass(frozen=True)
+class SeededMask:
+    """A mask kept as its seed (the ``'triton'`` backend): the mask of one step ``shape``
+    is :func:`~spikelayers_dropout.seeded_reference.seeded_keep_mask` of ``seed``."""
+
+    seed: int
+    shape: tuple[int, ...]
+
+
+def draw_seed() -> int:
+    """A mask seed in ``[0, 2**63 - 1)`` from torch's default generator (so ``torch.manual_seed`` fixes it)."""
+    return int(torch.randint(0, 2**63 - 1, (), dtype=torch.int64))
 
 
 class Dropout(MemoryModule):
@@ -17,11 +38,18 @@ class Dropout(MemoryModule):
     of a multi-step input ``[T, N, *]``) until ``reset()``, which makes the next step
     draw a new one. In eval mode the layer is the identity.
 
+    Backends: ``'torch'`` keeps the mask as the tensor memory ``mask``. ``'triton'``
+    keeps only its seed (the memory ``seeded_mask``, a :class:`SeededMask`) and
+    regenerates the mask inside the kernel (op ``"dropout.seeded"``), in the forward and
+    again in the backward, so the mask is neither stored nor read from memory. The two
+    backends draw different masks; switch between sequences.
+
     Args:
         p: probability of an element to be zeroed, ``0 <= p < 1``.
         step_mode: ``'s'`` (single-step, ``[N, *]``) or ``'m'`` (multi-step, ``[T, N, *]``).
     """
 
+    supported_backends = ("torch", "triton")
     step_layout = "[N, *]"
     step_min_dim = 1
 
@@ -32,6 +60,7 @@ class Dropout(MemoryModule):
             raise ValueError(f"{type(self).__name__}: p must satisfy 0 <= p < 1, got {p}")
         self.p = p
         self.register_memory("mask", None)
+        self.register_memory("seeded_mask", None)
         self.step_mode = step_mode
 
     def extra_repr(self) -> str:
@@ -55,19 +84,42 @@ class Dropout(MemoryModule):
             return self.create_mask(step)
         return self.memory_like("mask", step, shape=self.mask_shape(step))
 
+    def _seeded_mask_for(self, step: torch.Tensor) -> SeededMask:
+        shape = self.mask_shape(step)
+        if self.seeded_mask is None:
+            self.seeded_mask = SeededMask(draw_seed(), shape)
+        elif self.seeded_mask.shape != shape:
+            raise StateShapeError(
+                f"{type(self).__name__}: the seeded mask has shape {self.seeded_mask.shape} but this input "
+                f"needs {shape}; the input shape changed (e.g. a new batch size) without a reset. Call "
+                "spikelayers.functional.reset_net(net) between sequences."
+            )
+        return self.seeded_mask
+
+    def _apply_mask(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """``[T, N, *]`` times the sequence's mask, with the layer's backend."""
+        if self.backend == "torch":
+            return x_seq * self._mask_for(x_seq[0])
+        if not x_seq.is_floating_point():
+            x_seq = x_seq.to(torch.get_default_dtype())
+        mask = self._seeded_mask_for(x_seq[0])
+        mask_numel = math.prod(mask.shape)
+        group = math.prod(x_seq.shape[1:]) // mask_numel if mask_numel else 1
+        return get_kernel(SEEDED_OP, self.backend, x_seq.device)(x_seq, mask.seed, self.p, group)
+
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step, ``[N, *] -> [N, *]``."""
         check_min_dim(self, x, self.step_min_dim, self.step_layout)
         if not self.training or self.p == 0.0:
             return x
-        return x * self._mask_for(x)
+        return self._apply_mask(x.unsqueeze(0))[0]
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """A sequence, ``[T, N, *] -> [T, N, *]``; one multiply with the broadcast mask."""
         check_min_dim(self, x_seq, self.step_min_dim + 1, "[T, " + self.step_layout[1:])
         if not self.training or self.p == 0.0 or x_seq.shape[0] == 0:
             return x_seq
-        return x_seq * self._mask_for(x_seq[0])
+        return self._apply_mask(x_seq)
 
 
 class Dropout2d(Dropout):

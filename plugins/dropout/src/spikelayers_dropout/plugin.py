@@ -8,6 +8,7 @@ from spikelayers.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from spikelayers.benchmarks import BenchCase
+    from spikelayers.kernels import KernelSpec
     from spikelayers.testing import LayerCase
 
 
@@ -20,6 +21,16 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
             "DropConnectLinear": "spikelayers_dropout.dropconnect:DropConnectLinear",
         }
     }
+
+
+@hookimpl
+def spikelayers_kernels() -> list[KernelSpec]:
+    from spikelayers.kernels import KernelSpec
+
+    return [
+        KernelSpec("dropout.seeded", "torch", "spikelayers_dropout.seeded_reference:seeded_dropout_reference"),
+        KernelSpec("dropout.seeded", "triton", "spikelayers_dropout.triton_kernel:seeded_dropout"),
+    ]
 
 
 @hookimpl
