@@ -1,4 +1,6 @@
 import json
+import sys
+import types
 
 import pytest
 import torch
@@ -9,7 +11,7 @@ from spikelayers.base import MemoryModule
 from spikelayers.benchmarks import BenchCase
 from spikelayers.hookspecs import hookimpl
 from spikelayers_bench.report import format_table, summarise
-from spikelayers_bench.runner import collect_cases, run_case
+from spikelayers_bench.runner import collect_cases, import_compare_modules, run_case
 
 
 class Decay(MemoryModule):
@@ -74,3 +76,40 @@ def test_bench_command_writes_json(bench_plugin, tmp_path, capsys):
     report = json.loads((tmp_path / "bench.json").read_text())
     assert {row["variant"] for row in report["summary"]} >= {"spikelayers", "reference"}
     assert "f+b/floor" in capsys.readouterr().out
+
+
+class ForeignDecay(nn.Module):
+    """A stand-in for another library's layer: plain nn.Module, ``step_mode`` and ``reset()``."""
+
+    resets = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.step_mode = "s"
+
+    def reset(self) -> None:
+        type(self).resets += 1
+
+    def forward(self, x_seq):
+        assert self.step_mode == "m"
+        return x_seq.cumsum(0)
+
+
+def test_compare_takes_the_class_from_the_first_module_that_has_it(bench_plugin, monkeypatch):
+    empty, other = types.ModuleType("empty_lib"), types.ModuleType("other_lib")
+    other.Decay = ForeignDecay
+    monkeypatch.setitem(sys.modules, "empty_lib", empty)
+    monkeypatch.setitem(sys.modules, "other_lib", other)
+    ForeignDecay.resets = 0
+    modules = import_compare_modules(["empty_lib", "other_lib"])
+    measurements = run_case(CASE, "small", torch.device("cpu"), repeats=2, compare=modules)
+    compared = next(m for m in measurements if m.variant == "compare")
+    assert compared.forward_ms > 0 and compared.forward_backward_ms > 0
+    assert ForeignDecay.resets >= 4, "the foreign layer is reset before every run"
+    row = next(r for r in summarise(measurements) if r["variant"] == "compare")
+    assert row["forward_backward_vs_spikelayers"] is not None and row["forward_backward_gbps"] > 0
+
+
+def test_compare_with_a_missing_module_is_a_clear_error(bench_plugin, capsys):
+    assert cli.main(["bench", "--only", "Decay", "--compare", "no_such_module_here"]) == 2
+    assert "--compare module 'no_such_module_here'" in capsys.readouterr().err

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from .report import format_table, summarise, write_chart, write_json
-from .runner import collect_cases, run_case
+from .runner import collect_cases, import_compare_modules, run_case
 
 
 def add_bench_command(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +21,14 @@ def add_bench_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions per variant (median reported)")
-    parser.add_argument("--compare", metavar="MODULE", help="also time the same classes from MODULE (same API)")
+    parser.add_argument(
+        "--compare",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        help="also time the same classes taken from MODULE, another library with this API (repeatable: "
+        "the first module that has a class is used)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for bench.json and bench.png")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.set_defaults(handler=run_bench)
@@ -34,13 +42,18 @@ def run_bench(args: argparse.Namespace) -> int:
         if not cases:
             print("no benchmark cases: install plugins that provide them")
         return 0 if cases else 1
+    try:
+        compare = import_compare_modules(args.compare)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
     device = torch.device(args.device)
     dtype = getattr(torch, args.dtype)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     work = [(case, size) for case in cases for size in sizes if size in case.shapes]
     measurements = []
     for case, size in tqdm(work, desc="bench", unit="case"):
-        measurements.extend(run_case(case, size, device, dtype, args.repeats, args.compare))
+        measurements.extend(run_case(case, size, device, dtype, args.repeats, compare))
     rows = summarise(measurements)
     print(format_table(rows))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -52,6 +65,7 @@ def run_bench(args: argparse.Namespace) -> int:
         "threads": torch.get_num_threads(),
         "dtype": args.dtype,
         "repeats": args.repeats,
+        "compare": args.compare,
     }
     write_json(args.out / "bench.json", measurements, rows, meta)
     charted = write_chart(args.out / "bench.png", rows, f"spikelayers on {name} ({device})")

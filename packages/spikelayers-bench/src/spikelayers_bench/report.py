@@ -49,9 +49,18 @@ def summarise(measurements: Iterable[Measurement]) -> list[dict[str, object]]:
                         _ratio(m.forward_backward_ms, ours.forward_backward_ms if ours else None)
                     ),
                     "peak_extra_vs_input": _round(_ratio(m.peak_extra_mb, m.input_mb)),
+                    "forward_gbps": _round(_bandwidth(m.traffic_mb, m.forward_ms)),
+                    "forward_backward_gbps": _round(_bandwidth(2 * m.traffic_mb, m.forward_backward_ms)),
                 }
             )
     return rows
+
+
+def _bandwidth(traffic_mb: float, ms: float | None) -> float | None:
+    """Effective bandwidth in GB/s: the bytes the op must move at least over its time."""
+    if ms is None or ms <= 0:
+        return None
+    return traffic_mb * 2**20 / (ms * 1e-3) / 1e9
 
 
 def _round(value: float | None) -> float | None:
@@ -65,7 +74,7 @@ def _fmt(value: object, suffix: str = "") -> str:
 def format_table(rows: list[dict[str, object]]) -> str:
     header = (
         f"{'case':<34} {'size':<6} {'variant':<20} {'fwd ms':>9} {'fwd/floor':>9} "
-        f"{'f+b ms':>9} {'f+b/floor':>9} {'f+b/alloc':>9} {'f+b/ours':>9} {'peak/in':>8}"
+        f"{'f+b ms':>9} {'f+b/floor':>9} {'f+b/alloc':>9} {'f+b/ours':>9} {'peak/in':>8} {'f+b GB/s':>9}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
@@ -74,7 +83,7 @@ def format_table(rows: list[dict[str, object]]) -> str:
             f"{_fmt(r['forward_vs_floor'], 'x'):>9} {_fmt(r['forward_backward_ms']):>9} "
             f"{_fmt(r['forward_backward_vs_floor'], 'x'):>9} {_fmt(r['forward_backward_vs_alloc_floor'], 'x'):>9} "
             f"{_fmt(r['forward_backward_vs_spikelayers'], 'x'):>9} "
-            f"{_fmt(r['peak_extra_vs_input'], 'x'):>8}"
+            f"{_fmt(r['peak_extra_vs_input'], 'x'):>8} {_fmt(r['forward_backward_gbps']):>9}"
         )
     return "\n".join(lines)
 

@@ -13,7 +13,11 @@ that machine drift cancels:
   extra kernel backend the case lists that can run here;
 - ``reference``: a deep copy in single-step mode driven by a Python loop over ``T``;
 - ``baseline``: the implementation the plugin says its fused path replaces;
-- ``compare``: the same class built from another module with this API, on request.
+- ``compare``: on request, the same class (same constructor arguments) taken from the
+  first of the named modules that has it, for example another library with this API
+  (``--compare spikingjelly.activation_based.layer --compare
+  spikingjelly.activation_based.neuron``); it is reset before every run by calling the
+  ``reset()`` of each of its submodules that has one.
 
 Forward is timed under ``torch.no_grad()``; forward+backward with gradients on, the
 backward seeded with a fixed output gradient.
@@ -24,8 +28,9 @@ from __future__ import annotations
 import copy
 import importlib
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from types import ModuleType
 
 import torch
 from torch import nn
@@ -50,6 +55,9 @@ class Measurement:
     forward_backward_ms: float | None
     peak_extra_mb: float | None
     input_mb: float
+    traffic_mb: float
+    """Bytes (MiB) the forward must read plus write at least (the floor's copies); twice that
+    for forward+backward."""
 
 
 def collect_cases(only: Iterable[str] | None = None) -> list[BenchCase]:
@@ -69,15 +77,33 @@ def _first_tensor(output: object) -> torch.Tensor:
     raise TypeError(f"benchmark output must be a tensor or a list of tensors, got {type(output).__name__}")
 
 
+def reset_foreign(module: nn.Module) -> None:
+    """Reset a module of another library: call ``reset()`` on every submodule that has one."""
+    for submodule in module.modules():
+        reset = getattr(submodule, "reset", None)
+        if callable(reset):
+            reset()
+
+
 class Variant:
-    """One implementation to time: forward, and forward+backward when it has gradients."""
+    """One implementation to time: forward, and forward+backward when it has gradients.
+
+    ``module`` (if any) is reset with ``reset`` before every run and has its parameter
+    gradients cleared after every backward.
+    """
 
     def __init__(
-        self, name: str, run: Callable[[torch.Tensor], torch.Tensor], module: nn.Module | None, x: torch.Tensor
+        self,
+        name: str,
+        run: Callable[[torch.Tensor], torch.Tensor],
+        module: nn.Module | None,
+        x: torch.Tensor,
+        reset: Callable[[nn.Module], None] = reset_net,
     ) -> None:
         self.name = name
         self.module = module
         self._run = run
+        self._reset = reset
         self.x = x
         self.x_grad = x.detach().clone().requires_grad_(x.is_floating_point())
         with torch.no_grad():
@@ -85,7 +111,7 @@ class Variant:
 
     def _call(self, x: torch.Tensor) -> torch.Tensor:
         if self.module is not None:
-            reset_net(self.module)
+            self._reset(self.module)
         return _first_tensor(self._run(x))
 
     def forward(self) -> None:
@@ -105,9 +131,14 @@ class Variant:
         return self.x.is_floating_point()
 
 
+def _floor_copies(passes: int) -> int:
+    """Copies of the input (each one read and one write) that stand for ``passes`` tensor passes."""
+    return max(passes // 2, 1)
+
+
 def _floor_variant(x: torch.Tensor, passes: int, allocate: bool) -> tuple[Callable[[], None], Callable[[], None]]:
     y = torch.empty_like(x)
-    copies = max(passes // 2, 1)
+    copies = _floor_copies(passes)
 
     def copy(times: int) -> None:
         for _ in range(times):
@@ -124,7 +155,33 @@ def _multi_step(module: nn.Module) -> nn.Module:
     return module
 
 
-def build_variants(case: BenchCase, x: torch.Tensor, device: torch.device, compare: str | None) -> list[Variant]:
+def import_compare_modules(names: Sequence[str]) -> list[ModuleType]:
+    """Import the ``--compare`` modules, or raise ``ValueError`` naming the one that fails."""
+    modules = []
+    for name in names:
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError as error:
+            raise ValueError(f"spikelayers bench: cannot import the --compare module {name!r}: {error}") from error
+    return modules
+
+
+def _compare_variant(case: BenchCase, x: torch.Tensor, device: torch.device, modules: Sequence[ModuleType]):
+    """The case's class from the first of ``modules`` that has it, in multi-step mode, or ``None``."""
+    class_name = case.name.split()[0]
+    cls = next((getattr(m, class_name) for m in modules if hasattr(m, class_name)), None)
+    if cls is None:
+        return None
+    module = cls(*case.args, **dict(case.kwargs)).to(device)
+    for submodule in module.modules():
+        if hasattr(submodule, "step_mode"):
+            submodule.step_mode = "m"
+    return Variant("compare", module, module, x, reset=reset_foreign)
+
+
+def build_variants(
+    case: BenchCase, x: torch.Tensor, device: torch.device, compare: Sequence[ModuleType] = ()
+) -> list[Variant]:
     variants = []
     fused = _multi_step(case.factory().to(device))
     variants.append(Variant("spikelayers", fused, fused, x))
@@ -144,13 +201,9 @@ def build_variants(case: BenchCase, x: torch.Tensor, device: torch.device, compa
     if case.baseline is not None:
         baseline = _multi_step(case.baseline().to(device))
         variants.append(Variant("baseline", baseline, baseline, x))
-    if compare:
-        other_cls = getattr(importlib.import_module(compare), case.name.split()[0], None)
-        if other_cls is not None:
-            other_module = other_cls(*case.args, **dict(case.kwargs)).to(device)
-            if hasattr(other_module, "step_mode"):
-                other_module.step_mode = "m"
-            variants.append(Variant("compare", other_module, None, x))
+    other = _compare_variant(case, x, device, compare)
+    if other is not None:
+        variants.append(other)
     return variants
 
 
@@ -160,7 +213,7 @@ def run_case(
     device: torch.device,
     dtype: torch.dtype = torch.float32,
     repeats: int = 5,
-    compare: str | None = None,
+    compare: Sequence[ModuleType] = (),
 ) -> list[Measurement]:
     """Time every variant of ``case`` at ``size``, alternating variants each repetition."""
     shape = tuple(case.shapes[size])
@@ -201,6 +254,7 @@ def run_case(
                 forward_backward_ms=1e3 * statistics.median(fwdbwd_samples) if fwdbwd_samples else None,
                 peak_extra_mb=peak,
                 input_mb=input_mb,
+                traffic_mb=2 * _floor_copies(case.floor_passes) * input_mb,
             )
         )
     return results
