@@ -62,6 +62,7 @@ def _cases() -> list[BenchCase]:
                 sizes,
                 input_fn=spikes,
                 baseline=lambda C=C, H=H, W=W: neunorm_step_loop(C, H, W),
+                backends=("triton",),
                 args=(C, H, W),
                 tags=("norm", size),
             ),

@@ -20,8 +20,11 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from spikelayers.base import MemoryModule
+from spikelayers.kernels import get_kernel
 
 from ._layout import LAYOUT_2D
+
+OP = "norm.neunorm"
 
 
 def neunorm_reference(
@@ -116,6 +119,10 @@ class NeuNorm(MemoryModule):
     Memory ``x`` ``[N, 1, H, W]`` (0 after reset):
     ``x <- k*x + (1-k)/C**2 * s.sum(dim=1, keepdim=True)``; output ``s - w*x``.
 
+    Multi-step mode runs the whole sequence as one fused autograd function (kernel op
+    ``"norm.neunorm"``, backends ``'torch'`` and ``'triton'``; the triton kernels take
+    float32, bfloat16 and float16). Single-step mode is plain PyTorch on every backend.
+
     Args:
         in_channels: number of channels ``C``.
         height, width: spatial size ``H, W`` of the input.
@@ -124,6 +131,8 @@ class NeuNorm(MemoryModule):
             ``[C, H, W]``.
         step_mode: ``'s'`` (``[N, C, H, W]``) or ``'m'`` (``[T, N, C, H, W]``).
     """
+
+    supported_backends = ("torch", "triton")
 
     def __init__(
         self,
@@ -163,7 +172,8 @@ class NeuNorm(MemoryModule):
         """``[T, N, C, H, W] -> [T, N, C, H, W]``."""
         self._check(s_seq, True)
         x = self.memory_like("x", s_seq[0], (s_seq.shape[1], 1, *s_seq.shape[3:]))
-        y_seq, self.x = neunorm_multi_step(s_seq, x, self.w, self.k)
+        kernel = get_kernel(OP, self.backend, s_seq.device)
+        y_seq, self.x = kernel(s_seq, x, self.w, self.k)
         return y_seq
 
     def extra_repr(self) -> str:

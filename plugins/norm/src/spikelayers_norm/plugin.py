@@ -8,6 +8,7 @@ from spikelayers.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from spikelayers.benchmarks import BenchCase
+    from spikelayers.kernels import KernelSpec
     from spikelayers.testing import LayerCase
 
 _LAYERS = {
@@ -29,6 +30,16 @@ _LAYERS = {
 @hookimpl
 def spikelayers_provides() -> dict[str, dict[str, str]]:
     return {"layer": {name: f"spikelayers_norm.{module}:{name}" for name, module in _LAYERS.items()}}
+
+
+@hookimpl
+def spikelayers_kernels() -> list[KernelSpec]:
+    from spikelayers.kernels import KernelSpec
+
+    return [
+        KernelSpec("norm.neunorm", "torch", "spikelayers_norm.neunorm:neunorm_multi_step"),
+        KernelSpec("norm.neunorm", "triton", "spikelayers_norm.triton_kernel:neunorm_multi_step"),
+    ]
 
 
 @hookimpl
