@@ -149,6 +149,7 @@ class TritonNeuronFunction(torch.autograd.Function):
             STORE_V=config.store_v_seq, BLOCK_SIZE=BLOCK,
         )  # fmt: skip
         ctx.config, ctx.k_value, ctx.k_is_tensor = config, k_value, isinstance(k, torch.Tensor)
+        ctx.k_dtype = k.dtype if isinstance(k, torch.Tensor) else None
         ctx.shapes = (x_seq.shape, v0.shape)
         ctx.save_for_backward(h, v_init, x if config.kind == "plif" and config.decay_input else None)
         v_shape = x_seq.shape if config.store_v_seq else v0.shape
@@ -180,7 +181,8 @@ class TritonNeuronFunction(torch.autograd.Function):
             HAS_GV=grad_v is not None, HAS_GS=grad_spike is not None, NEED_GK=need_gk,
             SURROGATE=SURROGATE_IDS[type(config.surrogate)], BLOCK_SIZE=BLOCK,
         )  # fmt: skip
-        grad_k = grad_k_parts.sum().to(dtype) if need_gk else None
+        # The decay's gradient keeps its own dtype (a float32 parameter beside bfloat16 inputs).
+        grad_k = grad_k_parts.sum().to(ctx.k_dtype) if need_gk else None
         return grad_x.reshape(x_shape), grad_v0.reshape(v_shape), grad_k, None
 
 
