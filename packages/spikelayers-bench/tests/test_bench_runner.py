@@ -113,3 +113,18 @@ def test_compare_takes_the_class_from_the_first_module_that_has_it(bench_plugin,
 def test_compare_with_a_missing_module_is_a_clear_error(bench_plugin, capsys):
     assert cli.main(["bench", "--only", "Decay", "--compare", "no_such_module_here"]) == 2
     assert "--compare module 'no_such_module_here'" in capsys.readouterr().err
+
+
+class NeedsModules(nn.Module):
+    def __init__(self, sub_module: nn.Module) -> None:
+        super().__init__()
+        self.sub_module = sub_module
+
+
+def test_compare_skips_a_class_it_cannot_build_with_a_warning(bench_plugin, monkeypatch):
+    other = types.ModuleType("container_lib")
+    other.Decay = NeedsModules
+    monkeypatch.setitem(sys.modules, "container_lib", other)
+    with pytest.warns(UserWarning, match=r"cannot build .*Decay"):
+        measurements = run_case(CASE, "small", torch.device("cpu"), repeats=1, compare=[other])
+    assert "compare" not in {m.variant for m in measurements}

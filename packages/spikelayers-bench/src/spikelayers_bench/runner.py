@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import importlib
 import statistics
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from types import ModuleType
@@ -172,7 +173,12 @@ def _compare_variant(case: BenchCase, x: torch.Tensor, device: torch.device, mod
     cls = next((getattr(m, class_name) for m in modules if hasattr(m, class_name)), None)
     if cls is None:
         return None
-    module = cls(*case.args, **dict(case.kwargs)).to(device)
+    try:
+        module = cls(*case.args, **dict(case.kwargs)).to(device)
+    except TypeError as error:  # a container whose arguments are modules, for example
+        message = f"--compare: cannot build {cls.__module__}.{class_name} from the case's arguments: {error}"
+        warnings.warn(message, stacklevel=2)
+        return None
     for submodule in module.modules():
         if hasattr(submodule, "step_mode"):
             submodule.step_mode = "m"
