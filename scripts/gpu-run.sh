@@ -2,7 +2,9 @@
 # On a CUDA machine with torch and triton installed: install the carried wheels, run the
 # triton kernel tests on the GPU (no interpreter), then the benchmarks on the GPU.
 # Results go to ${OUT:-gpu-results}: gpu.txt (the card), gpu-tests.log, bench/bench.json
-# and bench/bench.png (the figures the performance page shows), gpu-bench.log.
+# and bench/bench.png (the figures the performance page shows: copy them to
+# docs/performance/gpu/), gpu-bench.log, and targets.txt (LIF and SynapseFilter at T=16
+# over 4M neurons against the bandwidth and speed-up targets).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-results}
@@ -15,4 +17,5 @@ status=0
 timeout 240 python3 -m pytest -q -p no:cacheprovider -x -k "triton" plugins/*/tests 2>&1 | tee "$out/gpu-tests.log" || status=1
 timeout 300 python3 -m spikelayers.cli bench --device cuda --sizes small,large,gpu --repeats 10 --out "$out/bench" 2>&1 \
     | tee "$out/gpu-bench.log" || status=1
+python3 -m spikelayers_bench.targets "$out/bench/bench.json" 2>&1 | tee "$out/targets.txt" || status=1
 exit $status

@@ -128,3 +128,36 @@ def test_compare_skips_a_class_it_cannot_build_with_a_warning(bench_plugin, monk
     with pytest.warns(UserWarning, match=r"cannot build .*Decay"):
         measurements = run_case(CASE, "small", torch.device("cpu"), repeats=1, compare=[other])
     assert "compare" not in {m.variant for m in measurements}
+
+
+def _gpu_report(device_name, triton_ms, loop_ms):
+    floor_ms, traffic_mb = 1.0, 2 * 64.0
+    measurements, summary = [], []
+    for case in ("LIFNode", "SynapseFilter"):
+        measurements.append({"case": case, "size": "gpu", "variant": "floor", "traffic_mb": traffic_mb,
+                             "forward_ms": floor_ms / 2, "forward_backward_ms": floor_ms})  # fmt: skip
+        gbps = 2 * traffic_mb * 2**20 / (triton_ms * 1e-3) / 1e9
+        summary.append({"case": case, "size": "gpu", "variant": "spikelayers[triton]",
+                        "forward_backward_ms": triton_ms, "forward_backward_gbps": gbps})  # fmt: skip
+        summary.append({"case": case, "size": "gpu", "variant": "reference", "forward_backward_ms": loop_ms})
+    return {"meta": {"device_name": device_name}, "summary": summary, "measurements": measurements}
+
+
+def test_gpu_targets_against_the_cards_peak(tmp_path, capsys):
+    from spikelayers_bench.targets import card_peak_gbps, check_targets, main
+
+    assert card_peak_gbps("NVIDIA H200") == 4800.0 and card_peak_gbps("NVIDIA H100 PCIe") == 2000.0
+    assert card_peak_gbps("Some other card") is None
+    # 4 x 64 MiB in 0.07 ms is about 3.8 TB/s: 80 % of an H200, over 5x the 1 ms loop.
+    met = check_targets(_gpu_report("NVIDIA H200", 0.07, 1.0))
+    assert all(r["bandwidth_met"] and r["speedup_met"] for r in met)
+    assert met[0]["share_of_copy"] == pytest.approx(1.0 / 0.07, rel=1e-6)
+    missed = check_targets(_gpu_report("NVIDIA H200", 0.5, 1.0))
+    assert not any(r["bandwidth_met"] or r["speedup_met"] for r in missed)
+    assert check_targets(_gpu_report("Mystery", 0.07, 1.0))[0]["bandwidth_met"] is None
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(_gpu_report("NVIDIA H200", 0.07, 1.0)))
+    assert main([str(path)]) == 0
+    assert "LIFNode" in capsys.readouterr().out
+    path.write_text(json.dumps({"meta": {}, "summary": [], "measurements": []}))
+    assert main([str(path)]) == 2

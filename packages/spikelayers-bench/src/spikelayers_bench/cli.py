@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import platform
 import sys
 from pathlib import Path
@@ -32,6 +33,14 @@ def add_bench_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for bench.json and bench.png")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.set_defaults(handler=run_bench)
+
+
+def _distribution_version(module_name: str) -> str | None:
+    """The installed version of the distribution named like the top package of ``module_name``."""
+    try:
+        return importlib.metadata.version(module_name.partition(".")[0])
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -65,7 +74,7 @@ def run_bench(args: argparse.Namespace) -> int:
         "threads": torch.get_num_threads(),
         "dtype": args.dtype,
         "repeats": args.repeats,
-        "compare": args.compare,
+        "compare": {name: _distribution_version(name) for name in args.compare},
     }
     write_json(args.out / "bench.json", measurements, rows, meta)
     charted = write_chart(args.out / "bench.png", rows, f"spikelayers on {name} ({device})")
