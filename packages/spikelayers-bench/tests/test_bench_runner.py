@@ -1,4 +1,5 @@
 import json
+import platform
 import sys
 import types
 
@@ -161,3 +162,23 @@ def test_gpu_targets_against_the_cards_peak(tmp_path, capsys):
     assert "LIFNode" in capsys.readouterr().out
     path.write_text(json.dumps({"meta": {}, "summary": [], "measurements": []}))
     assert main([str(path)]) == 2
+
+
+def test_allocator_choice_is_checked_and_reported(bench_plugin, tmp_path):
+    from spikelayers_bench.allocator import apply_allocator
+
+    with pytest.raises(ValueError, match="allocator must be one of"):
+        apply_allocator("jemalloc")
+    assert apply_allocator("system") == "system"
+    args = ["bench", "--only", "Decay", "--sizes", "small", "--repeats", "1", "--out", str(tmp_path)]
+    assert cli.main([*args, "--allocator", "system"]) == 0
+    assert json.loads((tmp_path / "bench.json").read_text())["meta"]["allocator"] == "system"
+
+
+def test_keep_freed_memory_in_a_fresh_process():
+    import subprocess
+
+    code = "from spikelayers_bench.allocator import apply_allocator; print(apply_allocator('keep'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    expected = "keep" if platform.libc_ver()[0] == "glibc" else "system"
+    assert out == expected

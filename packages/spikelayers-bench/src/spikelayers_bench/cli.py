@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from .allocator import ALLOCATORS, apply_allocator
 from .report import format_table, summarise, write_chart, write_json
 from .runner import collect_cases, import_compare_modules, run_case
 
@@ -31,6 +32,12 @@ def add_bench_command(subparsers: argparse._SubParsersAction) -> None:
         "the first module that has a class is used)",
     )
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for bench.json and bench.png")
+    parser.add_argument(
+        "--allocator",
+        choices=ALLOCATORS,
+        default="keep",
+        help="CPU memory: 'keep' freed memory for reuse (default; glibc), or the 'system' defaults",
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.set_defaults(handler=run_bench)
 
@@ -56,6 +63,7 @@ def run_bench(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
+    allocator = apply_allocator(args.allocator)
     device = torch.device(args.device)
     dtype = getattr(torch, args.dtype)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -74,6 +82,7 @@ def run_bench(args: argparse.Namespace) -> int:
         "threads": torch.get_num_threads(),
         "dtype": args.dtype,
         "repeats": args.repeats,
+        "allocator": allocator,
         "compare": {name: _distribution_version(name) for name in args.compare},
     }
     write_json(args.out / "bench.json", measurements, rows, meta)
