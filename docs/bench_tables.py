@@ -13,10 +13,20 @@ COLUMNS = (
     ("forward_vs_floor", "Fwd / floor"),
     ("forward_backward_ms", "Fwd+bwd ms"),
     ("forward_backward_vs_floor", "Fwd+bwd / floor"),
-    ("forward_backward_vs_alloc_floor", "Fwd+bwd / alloc floor"),
+    ("forward_vs_spikelayers", "Fwd / ours"),
     ("forward_backward_vs_spikelayers", "Fwd+bwd / ours"),
     ("peak_extra_vs_input", "Peak extra / input"),
+    ("forward_backward_gbps", "Fwd+bwd GB/s"),
 )
+
+# The results folders the performance page includes, and the implementations each table shows.
+TABLES: dict[str, tuple[str, ...] | None] = {
+    "cpu": None,
+    "spikingjelly": ("spikelayers", "compare"),
+    "gpu": None,
+}
+
+_RATIO_SUFFIX = ("floor", "ours", "input", "spikelayers")
 
 
 def _cell(value: object, suffix: str = "") -> str:
@@ -25,23 +35,30 @@ def _cell(value: object, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
-def render(path: Path) -> str:
-    """A list-table of one results file, preceded by what it was measured on."""
-    report = json.loads(path.read_text())
-    meta = report["meta"]
-    lines = [
+def _describe_run(meta: dict[str, object]) -> str:
+    text = (
         f"Measured on **{meta['device_name']}** ({meta['device']}, {meta['threads']} threads, "
-        f"torch {meta['torch']}, {meta['dtype']}, median of {meta['repeats']} alternated repetitions).",
-        "",
-        ".. list-table::",
-        "   :header-rows: 1",
-        "",
-    ]
+        f"torch {meta['torch']}, {meta['dtype']}, median of {meta['repeats']} alternated repetitions"
+    )
+    if meta.get("allocator"):
+        text += f", allocator {meta['allocator']!r}"
+    compared = meta.get("compare") or {}
+    if isinstance(compared, dict) and compared:
+        text += "; compared with " + ", ".join(f"``{name}`` {version}" for name, version in compared.items())
+    return text + ")."
+
+
+def render(path: Path, variants: tuple[str, ...] | None = None) -> str:
+    """A list-table of one results file (only ``variants`` if given), preceded by what it was measured on."""
+    report = json.loads(path.read_text())
+    lines = [_describe_run(report["meta"]), "", ".. list-table::", "   :header-rows: 1", ""]
     lines.append("   * - " + "\n     - ".join(title for _, title in COLUMNS))
     for row in report["summary"]:
+        if variants is not None and row["variant"] not in variants:
+            continue
         cells = []
         for key, _ in COLUMNS:
-            suffix = "x" if key.endswith(("floor", "ours", "input", "spikelayers")) else ""
+            suffix = "x" if key.endswith(_RATIO_SUFFIX) else ""
             value = row.get(key)
             cells.append(_cell(" ".join(map(str, value)) if isinstance(value, list) else value, suffix))
         lines.append("   * - " + "\n     - ".join(cells))
@@ -49,7 +66,13 @@ def render(path: Path) -> str:
 
 
 def write_tables(source: Path, target: Path) -> None:
-    """Write ``<name>.rst`` into ``target`` for every ``<name>/bench.json`` in ``source``."""
+    """Write ``<name>.rst`` into ``target`` for every folder of :data:`TABLES`; a folder
+    without ``bench.json`` gets a sentence saying that it has not been measured."""
     target.mkdir(parents=True, exist_ok=True)
-    for results in sorted(source.glob("*/bench.json")):
-        (target / f"{results.parent.name}.rst").write_text(render(results))
+    for name, variants in TABLES.items():
+        results = source / name / "bench.json"
+        if results.exists():
+            text = render(results, variants)
+        else:
+            text = f"No results yet: ``docs/performance/{name}/bench.json`` has not been measured.\n"
+        (target / f"{name}.rst").write_text(text)

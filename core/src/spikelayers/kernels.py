@@ -80,7 +80,11 @@ def triton_interpreting() -> bool:
 
 
 def triton_installed() -> bool:
-    return importlib.util.find_spec("triton") is not None
+    """Whether triton can be found (an import hook that refuses it counts as absent)."""
+    try:
+        return importlib.util.find_spec("triton") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def backend_unavailable_reason(backend: str, device: torch.device | str | None = None) -> str | None:
