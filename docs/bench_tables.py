@@ -65,6 +65,40 @@ def render(path: Path, variants: tuple[str, ...] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _index(path: Path) -> dict[tuple[str, str, str], dict[str, object]]:
+    if not path.exists():
+        return {}
+    return {(r["case"], r["size"], r["variant"]): r for r in json.loads(path.read_text())["summary"]}
+
+
+def render_overview(cpu: Path, compared: Path, size: str) -> str:
+    """One row per layer at ``size``: our forward+backward time and how many times longer the
+    loop of single steps, the straightforward implementation and SpikingJelly take."""
+    ours_rows, other_rows = _index(cpu), _index(compared)
+    header = (
+        "Layer",
+        "Ours fwd+bwd ms",
+        "Loop of single steps",
+        "Straightforward",
+        "SpikingJelly",
+        "Peak extra / input",
+    )
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - " + "\n     - ".join(header)]
+    for (case, row_size, variant), ours in ours_rows.items():
+        if row_size != size or variant != "spikelayers":
+            continue
+        cells = [
+            case,
+            _cell(ours["forward_backward_ms"]),
+            _cell((ours_rows.get((case, size, "reference")) or {}).get("forward_backward_vs_spikelayers"), "x"),
+            _cell((ours_rows.get((case, size, "baseline")) or {}).get("forward_backward_vs_spikelayers"), "x"),
+            _cell((other_rows.get((case, size, "compare")) or {}).get("forward_backward_vs_spikelayers"), "x"),
+            _cell(ours["peak_extra_vs_input"], "x"),
+        ]
+        lines.append("   * - " + "\n     - ".join(cells))
+    return "\n".join(lines) + "\n"
+
+
 def write_tables(source: Path, target: Path) -> None:
     """Write ``<name>.rst`` into ``target`` for every folder of :data:`TABLES`; a folder
     without ``bench.json`` gets a sentence saying that it has not been measured."""
@@ -76,3 +110,6 @@ def write_tables(source: Path, target: Path) -> None:
         else:
             text = f"No results yet: ``docs/performance/{name}/bench.json`` has not been measured.\n"
         (target / f"{name}.rst").write_text(text)
+    for size in ("small", "large"):
+        overview = render_overview(source / "cpu" / "bench.json", source / "spikingjelly" / "bench.json", size)
+        (target / f"cpu-overview-{size}.rst").write_text(overview)

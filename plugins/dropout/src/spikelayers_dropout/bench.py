@@ -26,19 +26,12 @@ def _builder(name: str, p: float) -> Callable[[], nn.Module]:
 
 BENCH_CASES: list[BenchCase] = [
     BenchCase(
-        name="Dropout",
-        factory=_builder("Dropout", 0.5),
+        name=name,
+        factory=_builder(name, p),
         shapes=SHAPES,
         input_fn=spikes,
         backends=("triton",),
-        args=(0.5,),
-    ),
-    BenchCase(
-        name="Dropout2d",
-        factory=_builder("Dropout2d", 0.2),
-        shapes=SHAPES,
-        input_fn=spikes,
-        backends=("triton",),
-        args=(0.2,),
-    ),
+        args=(p,),
+    )
+    for name, p in (("Dropout", 0.5), ("Dropout2d", 0.2))
 ]

@@ -35,6 +35,21 @@ DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 
 @triton.jit
+def _program_tile(C, HW, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr):
+    """This program's sample ``n``, positions ``hw`` with their mask, and the ``[BLOCK_C, BLOCK_HW]``
+    tile of offsets within one ``[C, HW]`` sample with its mask."""
+    pid = tl.program_id(0)
+    hw_blocks = tl.cdiv(HW, BLOCK_HW)
+    n = (pid // hw_blocks).to(tl.int64)
+    hw = (pid % hw_blocks) * BLOCK_HW + tl.arange(0, BLOCK_HW)
+    c = tl.arange(0, BLOCK_C)
+    hw_mask = hw < HW
+    mask = (c[:, None] < C) & hw_mask[None, :]
+    tile = c[:, None] * HW + hw[None, :]
+    return n, hw, hw_mask, mask, tile
+
+
+@triton.jit
 def _forward_kernel(
     s_ptr,
     x0_ptr,
@@ -53,14 +68,7 @@ def _forward_kernel(
     BLOCK_C: tl.constexpr,
     BLOCK_HW: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    hw_blocks = tl.cdiv(HW, BLOCK_HW)
-    n = (pid // hw_blocks).to(tl.int64)
-    hw = (pid % hw_blocks) * BLOCK_HW + tl.arange(0, BLOCK_HW)
-    c = tl.arange(0, BLOCK_C)
-    hw_mask = hw < HW
-    mask = (c[:, None] < C) & hw_mask[None, :]
-    tile = c[:, None] * HW + hw[None, :]
+    n, hw, hw_mask, mask, tile = _program_tile(C, HW, BLOCK_C, BLOCK_HW)
     if SHARED:
         w = tl.load(w_ptr + hw, mask=hw_mask, other=0.0).to(tl.float32)
     else:
@@ -104,14 +112,7 @@ def _backward_kernel(
     BLOCK_C: tl.constexpr,
     BLOCK_HW: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    hw_blocks = tl.cdiv(HW, BLOCK_HW)
-    n = (pid // hw_blocks).to(tl.int64)
-    hw = (pid % hw_blocks) * BLOCK_HW + tl.arange(0, BLOCK_HW)
-    c = tl.arange(0, BLOCK_C)
-    hw_mask = hw < HW
-    mask = (c[:, None] < C) & hw_mask[None, :]
-    tile = c[:, None] * HW + hw[None, :]
+    n, hw, hw_mask, mask, tile = _program_tile(C, HW, BLOCK_C, BLOCK_HW)
     if SHARED:
         w = tl.load(w_ptr + hw, mask=hw_mask, other=0.0).to(tl.float32)
         gw = tl.zeros([BLOCK_HW], dtype=tl.float32)
