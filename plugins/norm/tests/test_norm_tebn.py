@@ -1,4 +1,4 @@
-"""TEBN: the fused path against BatchNorm-then-scale, the step counter, the errors."""
+"""TEBN: the plain and fused paths against BatchNorm-then-scale, the step counter, the errors."""
 
 import copy
 
@@ -8,6 +8,7 @@ from torch import nn
 
 from spikelayers import functional, layer
 from spikelayers.testing import assert_close, check_signature
+from spikelayers_norm import tebn_fused
 from spikelayers_norm.tebn import (
     TemporalEffectiveBatchNorm1d,
     TemporalEffectiveBatchNorm2d,
@@ -41,6 +42,13 @@ def test_registry_and_layout():
     assert isinstance(tebn.bn, nn.BatchNorm2d)
     assert tebn.scale.shape == (4,) and tebn.k is tebn.scale
     assert_close(tebn.scale, torch.ones(4), "initial scale")
+
+
+@pytest.fixture(params=["plain", "fused"])
+def path(request, monkeypatch):
+    """Run the test on the plain path (small inputs) and on the fused path (large inputs)."""
+    monkeypatch.setattr(tebn_fused, "FUSED_MIN_NUMEL", 1 << 62 if request.param == "plain" else 0)
+    return request.param
 
 
 def _randomise(tebn):
@@ -78,7 +86,7 @@ def _compare_with_reference(tebn, x, rtol, atol):
 @pytest.mark.parametrize("T", [1, 3, 6])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("train", [True, False])
-def test_fused_matches_batch_norm_then_scale(cls, T, dtype, train):
+def test_fused_matches_batch_norm_then_scale(cls, T, dtype, train, path):
     torch.manual_seed(T)
     tebn = _randomise(cls(T, 4, step_mode="m")).to(dtype).train(train)
     x = torch.randn(T, *STEP_SHAPES[cls], dtype=dtype) * 3 + 2
@@ -96,7 +104,7 @@ def test_fused_matches_batch_norm_then_scale(cls, T, dtype, train):
     ],
 )
 @pytest.mark.parametrize("train", [True, False])
-def test_fused_matches_reference_for_every_option(kwargs, train):
+def test_fused_matches_reference_for_every_option(kwargs, train, path):
     torch.manual_seed(1)
     tebn = _randomise(TemporalEffectiveBatchNorm2d(3, 4, step_mode="m", **kwargs)).double().train(train)
     for _ in range(2):
@@ -112,7 +120,7 @@ def test_batch_stats_survive_a_large_mean():
     assert_close(var, x.double().var(dims, unbiased=False).float(), "variance", rtol=1e-3, atol=1e-8)
 
 
-def test_single_step_counts_steps_since_reset():
+def test_single_step_counts_steps_since_reset(path):
     torch.manual_seed(0)
     tebn = _randomise(TemporalEffectiveBatchNorm2d(3, 4)).eval()
     x = torch.randn(3, 2, 4, 3, 3)
@@ -142,12 +150,30 @@ def test_multi_step_needs_exactly_T_steps():
 
 
 @pytest.mark.parametrize("shape", [(4, 2, 3), (4, 2, 3, 5)])
-def test_1d_keeps_the_input_shape(shape):
+def test_1d_keeps_the_input_shape(shape, path):
     tebn = TemporalEffectiveBatchNorm1d(4, 3, step_mode="m")
     x = torch.randn(shape)
     y = tebn(x)
     assert y.shape == x.shape
     assert_close(y, tebn_reference(copy.deepcopy(tebn).bn, tebn.scale, x), "1d output", atol=1e-5)
+
+
+@pytest.mark.parametrize("numel", [1, 4096])
+def test_default_path_follows_the_threshold(monkeypatch, numel):
+    calls = []
+    monkeypatch.setattr(tebn_fused, "tebn_plain", lambda *args: calls.append("plain") or tebn_reference(*args))
+    monkeypatch.setattr(tebn_fused, "tebn_fused", lambda *args: calls.append("fused") or tebn_reference(*args))
+    monkeypatch.setattr(tebn_fused, "FUSED_MIN_NUMEL", numel)
+    tebn = TemporalEffectiveBatchNorm2d(2, 4, step_mode="m")
+    tebn(torch.randn(2, 2, 4, 8, 8))
+    assert calls == ["fused" if numel == 1 else "plain"]
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 4, 1, 1), (2, 0, 4, 3, 3)])
+def test_training_needs_more_than_one_value_per_channel(shape, path):
+    tebn = TemporalEffectiveBatchNorm2d(shape[0], 4, step_mode="m")
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        tebn(torch.randn(shape))
 
 
 def test_rejects_non_positive_T():

@@ -63,6 +63,9 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
             raise ValueError(f"{type(self).__name__}: T must be a positive number of steps, got {T}")
         self.T = T
         self.bn = self.bn_class(num_features, eps, momentum, affine, track_running_stats)
+        ranks = self.bn.layout.ranks
+        # Accepted multi-step ranks, for the quick test before the full check.
+        self._multi_step_ranks = range(3, 64) if ranks is None else range(min(ranks) + 1, max(ranks) + 2)
         self.scale = nn.Parameter(torch.ones(T))
         self.register_memory("t", 0)
         self.step_mode = step_mode
@@ -90,14 +93,21 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """``[T, N, C, *] -> [T, N, C, *]``; the sequence must have ``T`` steps."""
-        self._check(x_seq, True)
-        if x_seq.shape[0] != self.T:
+        bn = self.bn
+        T = self.T
+        if not (
+            isinstance(x_seq, torch.Tensor)
+            and x_seq.dim() in self._multi_step_ranks
+            and x_seq.shape[0] == T
+            and x_seq.shape[2] == bn.num_features
+        ):
+            self._check(x_seq, True)
             raise ValueError(
-                f"{type(self).__name__} (step_mode='m') expects a sequence of T={self.T} steps, "
+                f"{type(self).__name__} (step_mode='m') expects a sequence of T={T} steps, "
                 f"got shape {tuple(x_seq.shape)}"
             )
-        y = tebn_forward(self.bn, self.scale, x_seq)
-        self.t = self.T
+        y = tebn_forward(bn, self.scale, x_seq)
+        self.t = T
         return y
 
     def extra_repr(self) -> str:

@@ -1,9 +1,12 @@
-"""Fused TEBN: BatchNorm over ``[T, N, C, *]`` followed by a per-step scale ``k[t]``.
+"""TEBN: BatchNorm over ``[T, N, C, *]`` followed by a per-step scale ``k[t]``.
 
 ``tebn_reference`` is the plain transcription (BatchNorm with ``T`` folded into the
 batch, then a separate scaling pass). ``tebn_forward`` gives the same outputs, running
-statistics and gradients with one statistics pass and one output pass: the scale is
-folded into a per-``(t, c)`` affine map ``y = A[t, c] * x + B[t, c]``.
+statistics and gradients. From ``FUSED_MIN_NUMEL`` input elements on it takes one
+statistics pass and one output pass: the scale is folded into a per-``(t, c)`` affine
+map ``y = A[t, c] * x + B[t, c]``. Below that, where the cost of each op call dominates,
+it runs torch's native BatchNorm and one scaling op (:func:`tebn_plain`), which take
+fewer calls forward and backward.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 _bn_backward = torch.ops.aten.native_batch_norm_backward
+
+FUSED_MIN_NUMEL = 1 << 21
+"""Inputs with at least this many elements take the fused path, smaller ones :func:`tebn_plain`."""
 
 
 def tebn_reference(bn: nn.modules.batchnorm._BatchNorm, scale: torch.Tensor, x_seq: torch.Tensor) -> torch.Tensor:
@@ -126,9 +132,62 @@ class _TEBNBatchStats(torch.autograd.Function):
         )
 
 
+def _check_batch(x_seq: torch.Tensor) -> None:
+    """Raise ``ValueError`` (as torch's BatchNorm does) unless each channel has more than one value."""
+    if x_seq.numel() <= x_seq.shape[2]:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input shape {tuple(x_seq.shape)}")
+
+
+def tebn_plain(bn: nn.modules.batchnorm._BatchNorm, scale: torch.Tensor, x_seq: torch.Tensor) -> torch.Tensor:
+    """TEBN as torch's native BatchNorm over ``[T * N, C, *]`` and one scaling op
+    (differentiated by autograd); the path of small inputs.
+
+    Args:
+        bn: the BatchNorm whose parameters, buffers and settings are used.
+        scale: per-step scale ``[T]``.
+        x_seq: input ``[T, N, C, *]``.
+    """
+    factor = _running_factor(bn)
+    training = bn.training
+    if training:
+        _check_batch(x_seq)
+    running_mean = bn.running_mean
+    track = not training or bn.track_running_stats
+    shape = x_seq.shape
+    z = torch.batch_norm(
+        x_seq.flatten(0, 1),
+        bn.weight,
+        bn.bias,
+        running_mean if track else None,
+        bn.running_var if track else None,
+        training or running_mean is None,
+        factor,
+        bn.eps,
+        torch.backends.cudnn.enabled,
+    ).view(shape)
+    k = scale.view((shape[0],) + (1,) * (len(shape) - 1))
+    if torch.is_grad_enabled() or z.dtype != k.dtype:
+        return z * k
+    return z.mul_(k)
+
+
 def tebn_forward(bn: nn.modules.batchnorm._BatchNorm, scale: torch.Tensor, x_seq: torch.Tensor) -> torch.Tensor:
-    """The fused TEBN pass; same results and running-statistics updates as
-    :func:`tebn_reference`.
+    """TEBN with the same results and running-statistics updates as :func:`tebn_reference`:
+    :func:`tebn_plain` below ``FUSED_MIN_NUMEL`` input elements, the fused pass from there.
+
+    Args:
+        bn: the BatchNorm whose parameters, buffers and settings are used.
+        scale: per-step scale ``[T]`` (one entry per step of ``x_seq``).
+        x_seq: input ``[T, N, C, *]``.
+    """
+    if x_seq.numel() < FUSED_MIN_NUMEL:
+        return tebn_plain(bn, scale, x_seq)
+    return tebn_fused(bn, scale, x_seq)
+
+
+def tebn_fused(bn: nn.modules.batchnorm._BatchNorm, scale: torch.Tensor, x_seq: torch.Tensor) -> torch.Tensor:
+    """The fused TEBN pass (one statistics pass, one output pass); same results and
+    running-statistics updates as :func:`tebn_reference`.
 
     Args:
         bn: the BatchNorm whose parameters, buffers and settings are used.
@@ -140,10 +199,8 @@ def tebn_forward(bn: nn.modules.batchnorm._BatchNorm, scale: torch.Tensor, x_seq
     dim = x_seq.dim()
     if batch:
         count = x_seq.numel() // x_seq.shape[2]
-        if bn.training and count <= 1:
-            raise ValueError(
-                f"Expected more than 1 value per channel when training, got input shape {tuple(x_seq.shape)}"
-            )
+        if bn.training:
+            _check_batch(x_seq)
         y, mean, var = _TEBNBatchStats.apply(x_seq, scale, bn.weight, bn.bias, bn.eps)
         if bn.training and bn.track_running_stats and bn.running_mean is not None:
             with torch.no_grad():
