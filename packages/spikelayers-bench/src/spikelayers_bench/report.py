@@ -94,8 +94,15 @@ def write_json(
     path.write_text(json.dumps({"meta": meta, "summary": rows, "measurements": as_dicts(measurements)}, indent=2))
 
 
+def _variant_order(variant: str) -> tuple[int, str]:
+    """Ours first, then its other backends, the other implementations, and the rest by name."""
+    order = {"spikelayers": 0, "reference": 2, "baseline": 3, "compare": 4}
+    return (1 if variant.startswith("spikelayers[") else order.get(variant, 5), variant)
+
+
 def write_chart(path: Path, rows: list[dict[str, object]], title: str) -> bool:
-    """A bar chart of forward+backward time over the copy floor; False without matplotlib."""
+    """Horizontal bars of forward+backward time over the copy floor, one panel per size,
+    one group per layer; False without matplotlib."""
     try:
         import matplotlib
 
@@ -103,27 +110,36 @@ def write_chart(path: Path, rows: list[dict[str, object]], title: str) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    labels = sorted({f"{r['case']} [{r['size']}]" for r in rows})
-    variants = sorted({str(r["variant"]) for r in rows})
-    index = {label: i for i, label in enumerate(labels)}
-    width = 0.8 / max(len(variants), 1)
-    fig, ax = plt.subplots(figsize=(max(8, 0.5 * len(labels) + 4), 5))
-    for k, variant in enumerate(variants):
-        xs, ys = [], []
-        for r in rows:
-            value = r["forward_backward_vs_floor"] or r["forward_vs_floor"]
-            if r["variant"] == variant and value is not None:
-                xs.append(index[f"{r['case']} [{r['size']}]"] + k * width)
-                ys.append(value)
-        ax.bar(xs, ys, width=width, label=variant)
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_yscale("log")
-    ax.set_ylabel("time / memory-copy floor (forward+backward)")
-    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))])
-    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=8)
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    sizes = list(dict.fromkeys(str(r["size"]) for r in rows))
+    variants = sorted({str(r["variant"]) for r in rows}, key=_variant_order)
+    cases_of = {size: sorted({str(r["case"]) for r in rows if r["size"] == size}, reverse=True) for size in sizes}
+    height = 0.8 / max(len(variants), 1)
+    tallest = max(len(cases) for cases in cases_of.values())
+    fig, axes = plt.subplots(
+        1, len(sizes), figsize=(6 * len(sizes), 0.16 * tallest * max(len(variants), 2) + 1.5), squeeze=False
+    )
+    for ax, size in zip(axes[0], sizes):
+        cases = cases_of[size]
+        for k, variant in enumerate(variants):
+            ys, xs = [], []
+            for r in rows:
+                value = r["forward_backward_vs_floor"] or r["forward_vs_floor"]
+                if r["size"] == size and r["variant"] == variant and value is not None:
+                    ys.append(cases.index(str(r["case"])) + (len(variants) - 1 - k) * height - 0.4 + height / 2)
+                    xs.append(value)
+            ax.barh(ys, xs, height=height, label=variant, color=f"C{_variant_order(variant)[0]}")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_yticks(range(len(cases)))
+        ax.set_yticklabels(cases, fontsize=8)
+        ax.set_ylim(-0.6, len(cases) - 0.4)
+        ax.set_xlabel("forward+backward time / memory-copy floor (lower is faster)", fontsize=8)
+        ax.set_title(f"{size} inputs", fontsize=10)
+        ax.grid(axis="x", which="both", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(variants), fontsize=8, bbox_to_anchor=(0.5, 0.975))
+    fig.suptitle(title, y=0.995)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
