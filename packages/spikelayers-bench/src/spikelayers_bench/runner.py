@@ -20,7 +20,10 @@ that machine drift cancels:
   ``reset()`` of each of its submodules that has one.
 
 Forward is timed under ``torch.no_grad()``; forward+backward with gradients on, the
-backward seeded with a fixed output gradient.
+backward seeded with a fixed output gradient. One sample of a variant is the mean over
+back-to-back calls lasting about :data:`SAMPLE_SECONDS` together (a single call where
+one takes longer), so that short calls are not lost in timer and scheduler noise; the
+reported time is the median of the samples.
 """
 
 from __future__ import annotations
@@ -41,7 +44,12 @@ from spikelayers.functional import reset_net, set_backend, set_step_mode
 from spikelayers.kernels import backend_unavailable_reason
 from spikelayers.plugins import get_plugin_manager
 
-from .timing import peak_extra_bytes, time_once
+from .timing import calls_per_sample, peak_extra_bytes, time_calls
+
+SAMPLE_SECONDS = 5e-3
+"""About how long the calls of one timing sample last together."""
+MOST_CALLS = 200
+"""The most calls that make one timing sample."""
 
 
 @dataclass
@@ -233,16 +241,19 @@ def run_case(
     for variant in variants:
         timed[variant.name] = (variant.forward, variant.forward_backward if variant.has_backward else None)
     samples: dict[str, list[list[float]]] = {name: [[], []] for name in timed}
-    for fwd, fwdbwd in timed.values():  # warm-up
+    calls: dict[str, list[int]] = {}
+    for name, (fwd, fwdbwd) in timed.items():  # warm-up, then how many calls make one sample
         fwd()
+        calls[name] = [calls_per_sample(fwd, device, SAMPLE_SECONDS, MOST_CALLS), 0]
         if fwdbwd is not None:
             fwdbwd()
+            calls[name][1] = calls_per_sample(fwdbwd, device, SAMPLE_SECONDS, MOST_CALLS)
     for _ in range(repeats):
         for name, (fwd, _fwdbwd) in timed.items():
-            samples[name][0].append(time_once(fwd, device))
+            samples[name][0].append(time_calls(fwd, device, calls[name][0]))
         for name, (_fwd, fwdbwd) in timed.items():
             if fwdbwd is not None:
-                samples[name][1].append(time_once(fwdbwd, device))
+                samples[name][1].append(time_calls(fwdbwd, device, calls[name][1]))
     input_mb = x.numel() * x.element_size() / 2**20
     results = []
     for name, (fwd_samples, fwdbwd_samples) in samples.items():

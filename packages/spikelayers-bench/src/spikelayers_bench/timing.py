@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -20,6 +21,23 @@ def time_once(fn: Callable[[], object], device: torch.device) -> float:
     fn()
     synchronize(device)
     return time.perf_counter() - start
+
+
+def calls_per_sample(fn: Callable[[], object], device: torch.device, target_seconds: float, most: int) -> int:
+    """How many back-to-back calls of ``fn`` make one timing sample of about ``target_seconds``
+    (at least 1, at most ``most``), from the time of one call."""
+    once = time_once(fn, device)
+    return max(1, min(most, math.ceil(target_seconds / max(once, 1e-9))))
+
+
+def time_calls(fn: Callable[[], object], device: torch.device, calls: int) -> float:
+    """Seconds per call of ``fn`` over ``calls`` back-to-back calls (device work included)."""
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    synchronize(device)
+    return (time.perf_counter() - start) / calls
 
 
 def peak_extra_bytes(fn: Callable[[], object], device: torch.device) -> int:
