@@ -108,6 +108,9 @@ class FoldedLayer(StepModule):
     """
 
     layout: ClassVar[Layout]
+    folds_time: ClassVar[bool] = True
+    """False for a torch layer that already takes any leading dims (``Linear``): its
+    multi-step mode then calls it on ``[T, N, *]`` directly, without the two views."""
 
     def input_layout(self) -> Layout:
         """The layout this layer accepts; a class attribute unless the layer's arguments decide it."""
@@ -117,6 +120,6 @@ class FoldedLayer(StepModule):
         """``[N, *] -> [N, *']`` in ``'s'``; ``[T, N, *] -> [T, N, *']`` in ``'m'``."""
         multi_step = self.step_mode == "m"
         self.input_layout().check(self, x, multi_step)
-        if not multi_step:
+        if not multi_step or not self.folds_time:
             return super().forward(x, *args, **kwargs)
         return unfold(super().forward(x.flatten(0, 1), *args, **kwargs), x.shape[:2])

@@ -28,6 +28,7 @@ class Linear(FoldedLayer, nn.Linear):
         feature_attr="in_features",
         feature_label="in_features",
     )
+    folds_time = False
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, step_mode: str = "s") -> None:
         super().__init__(in_features, out_features, bias)
