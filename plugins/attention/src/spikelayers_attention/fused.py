@@ -16,6 +16,7 @@ gradients equal :mod:`spikelayers_attention.reference`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -202,22 +203,36 @@ def _md_block_forward(
     return out, (sums, peaks, t_sums, t_peaks, st, *t_hidden, c_sums, c_peaks, sc, *c_hidden, a, maps, ss, q_max)
 
 
+def _run_blocks(
+    v: torch.Tensor,
+    blocks: list[slice],
+    block_forward: Callable[[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, tuple[torch.Tensor, ...]]],
+    keep: bool,
+) -> tuple[torch.Tensor, list[tuple[torch.Tensor, ...]]]:
+    """Run ``block_forward(v_block, out_block)`` over the sample blocks of ``v`` ``[T, N, ...]``.
+
+    One block writes a fresh output (``out_block=None``); several write into one
+    preallocated output. Returns the output and, if ``keep``, every block's pooled tensors.
+    """
+    if len(blocks) == 1:
+        out, pooled = block_forward(v, None)
+        return out, [pooled] if keep else []
+    out = torch.empty(v.shape, dtype=v.dtype, device=v.device)
+    saved = []
+    for block in blocks:
+        _, pooled = block_forward(v[:, block], out[:, block])
+        if keep:
+            saved.append(pooled)
+    return out, saved
+
+
 def _multi_dimensional_forward(
     x: torch.Tensor, weights: tuple[torch.Tensor, ...], block_elements: int, keep: bool
 ) -> tuple[torch.Tensor, list[slice], list[tuple[torch.Tensor, ...]]]:
     """The output ``[T, N, C, H, W]``, the sample blocks and (if ``keep``) each block's pooled tensors."""
     height = x.shape[3]
-    v = x.flatten(3)
     blocks = sample_blocks(x, block_elements)
-    if len(blocks) == 1:
-        out, pooled = _md_block_forward(v, None, weights, height)
-        return out.view(x.shape), blocks, [pooled] if keep else []
-    out = torch.empty(v.shape, dtype=x.dtype, device=x.device)
-    saved = []
-    for block in blocks:
-        _, pooled = _md_block_forward(v[:, block], out[:, block], weights, height)
-        if keep:
-            saved.append(pooled)
+    out, saved = _run_blocks(x.flatten(3), blocks, lambda vb, ob: _md_block_forward(vb, ob, weights, height), keep)
     return out.view(x.shape), blocks, saved
 
 
@@ -339,15 +354,7 @@ def _temporal_forward(
     steps, samples = x.shape[:2]
     v = x.reshape(steps, samples, math.prod(x.shape[2:]))
     blocks = sample_blocks(x, block_elements)
-    if len(blocks) == 1:
-        out, pooled = _twa_block_forward(v, None, w1, w2)
-        return out.view(x.shape), blocks, [pooled] if keep else []
-    out = torch.empty(v.shape, dtype=x.dtype, device=x.device)
-    saved = []
-    for block in blocks:
-        _, pooled = _twa_block_forward(v[:, block], out[:, block], w1, w2)
-        if keep:
-            saved.append(pooled)
+    out, saved = _run_blocks(v, blocks, lambda vb, ob: _twa_block_forward(vb, ob, w1, w2), keep)
     return out.view(x.shape), blocks, saved
 
 
