@@ -41,6 +41,8 @@ class BenchCase:
         args, kwargs: the constructor arguments of the public class ``name``, so that the
             same layer can be built from another library with this API (``--compare``).
         tags: free-form labels for filtering.
+        step_mode: ``'m'``, or ``'s'`` for a layer without a multi-step mode, which the
+            runner then feeds one step at a time (and times no separate loop reference).
     """
 
     name: str
@@ -54,3 +56,8 @@ class BenchCase:
     args: tuple[object, ...] = ()
     kwargs: Mapping[str, object] = field(default_factory=dict)
     tags: tuple[str, ...] = field(default_factory=tuple)
+    step_mode: str = "m"
+
+    def __post_init__(self) -> None:
+        if self.step_mode not in ("s", "m"):
+            raise ValueError(f"BenchCase {self.name!r}: step_mode must be 's' or 'm', got {self.step_mode!r}")

@@ -12,7 +12,7 @@ from spikelayers.base import MemoryModule
 from spikelayers.benchmarks import BenchCase
 from spikelayers.hookspecs import hookimpl
 from spikelayers_bench.report import format_table, summarise
-from spikelayers_bench.runner import collect_cases, import_compare_modules, run_case
+from spikelayers_bench.runner import build_variants, collect_cases, import_compare_modules, run_case
 
 
 class Decay(MemoryModule):
@@ -182,3 +182,31 @@ def test_keep_freed_memory_in_a_fresh_process():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     expected = "keep" if platform.libc_ver()[0] == "glibc" else "system"
     assert out == expected
+
+
+class SingleStepOnly(MemoryModule):
+    step_modes = ("s",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_memory("v", 0.0)
+        self.calls = 0
+
+    def single_step_forward(self, x):
+        self.calls += 1
+        self.v = self.memory_like("v", x) * 0.5 + x
+        return self.v
+
+
+def test_a_single_step_case_is_driven_one_step_at_a_time():
+    case = BenchCase("SingleStepOnly", SingleStepOnly, {"small": (5, 2, 3)}, step_mode="s")
+    x = torch.rand(5, 2, 3)
+    variants = build_variants(case, x, torch.device("cpu"))
+    assert [v.name for v in variants] == ["spikelayers"], "a single-step layer has no separate loop reference"
+    ours = variants[0]
+    before = ours.module.calls
+    ours.forward()
+    assert ours.module.calls - before == 5
+    assert {m.variant for m in run_case(case, "small", torch.device("cpu"), repeats=1)} >= {"spikelayers", "floor"}
+    with pytest.raises(ValueError, match="step_mode must be 's' or 'm'"):
+        BenchCase("Bad", SingleStepOnly, {"small": (5, 2, 3)}, step_mode="x")

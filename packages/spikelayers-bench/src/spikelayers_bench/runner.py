@@ -10,7 +10,8 @@ that machine drift cancels:
   is what a layer that returns a new output pays at least: on CPU a new large tensor
   costs page faults that a copy into existing memory does not;
 - ``spikelayers``: the layer in multi-step mode with its default backend, and one row per
-  extra kernel backend the case lists that can run here;
+  extra kernel backend the case lists that can run here (a layer without a multi-step
+  mode, ``step_mode='s'`` in its case, is driven one step at a time);
 - ``reference``: a deep copy in single-step mode driven by a Python loop over ``T``;
 - ``baseline``: the implementation the plugin says its fused path replaces;
 - ``compare``: on request, the same class (same constructor arguments) taken from the
@@ -164,6 +165,20 @@ def _multi_step(module: nn.Module) -> nn.Module:
     return module
 
 
+def step_loop(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``[T, N, *] -> [T, N, *']`` by calling ``module`` (in single-step mode) on every step."""
+
+    def loop(x_seq: torch.Tensor) -> torch.Tensor:
+        return torch.stack([_first_tensor(module(x_t)) for x_t in x_seq])
+
+    return loop
+
+
+def _driven(module: nn.Module, step_mode: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """How a sequence is fed to ``module`` in ``step_mode``: whole, or one step at a time."""
+    return module if step_mode == "m" else step_loop(module)
+
+
 def import_compare_modules(names: Sequence[str]) -> list[ModuleType]:
     """Import the ``--compare`` modules, or raise ``ValueError`` naming the one that fails."""
     modules = []
@@ -189,29 +204,26 @@ def _compare_variant(case: BenchCase, x: torch.Tensor, device: torch.device, mod
         return None
     for submodule in module.modules():
         if hasattr(submodule, "step_mode"):
-            submodule.step_mode = "m"
-    return Variant("compare", module, module, x, reset=reset_foreign)
+            submodule.step_mode = case.step_mode
+    return Variant("compare", _driven(module, case.step_mode), module, x, reset=reset_foreign)
 
 
 def build_variants(
     case: BenchCase, x: torch.Tensor, device: torch.device, compare: Sequence[ModuleType] = ()
 ) -> list[Variant]:
     variants = []
-    fused = _multi_step(case.factory().to(device))
-    variants.append(Variant("spikelayers", fused, fused, x))
+    ours = case.factory().to(device)
+    set_step_mode(ours, case.step_mode)
+    variants.append(Variant("spikelayers", _driven(ours, case.step_mode), ours, x))
     for backend in case.backends:
         if backend_unavailable_reason(backend, device) is None:
-            other = copy.deepcopy(fused)
+            other = copy.deepcopy(ours)
             set_backend(other, backend)
-            variants.append(Variant(f"spikelayers[{backend}]", other, other, x))
-    if case.reference:
-        single = copy.deepcopy(fused)
+            variants.append(Variant(f"spikelayers[{backend}]", _driven(other, case.step_mode), other, x))
+    if case.reference and case.step_mode == "m":
+        single = copy.deepcopy(ours)
         set_step_mode(single, "s")
-
-        def loop(x_seq: torch.Tensor, module: nn.Module = single) -> torch.Tensor:
-            return torch.stack([_first_tensor(module(x_t)) for x_t in x_seq])
-
-        variants.append(Variant("reference", loop, single, x))
+        variants.append(Variant("reference", step_loop(single), single, x))
     if case.baseline is not None:
         baseline = _multi_step(case.baseline().to(device))
         variants.append(Variant("baseline", baseline, baseline, x))

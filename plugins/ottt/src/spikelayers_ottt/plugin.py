@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from spikelayers.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from spikelayers.benchmarks import BenchCase
     from spikelayers.testing import LayerCase
 
 
@@ -21,6 +22,13 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
         },
         "neuron": {"OTTTLIFNode": "spikelayers_ottt.node:OTTTLIFNode"},
     }
+
+
+@hookimpl
+def spikelayers_bench_cases() -> list[BenchCase]:
+    from .bench import BENCH_CASES
+
+    return list(BENCH_CASES)
 
 
 @hookimpl
