@@ -50,6 +50,17 @@ def _program_tile(C, HW, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr):
 
 
 @triton.jit
+def _load_weight(w_ptr, hw, hw_mask, tile, mask, SHARED: tl.constexpr):
+    """This program's weights in float32: ``[BLOCK_HW]`` when shared across channels, else
+    the ``[BLOCK_C, BLOCK_HW]`` tile."""
+    if SHARED:
+        w = tl.load(w_ptr + hw, mask=hw_mask, other=0.0).to(tl.float32)
+    else:
+        w = tl.load(w_ptr + tile, mask=mask, other=0.0).to(tl.float32)
+    return w
+
+
+@triton.jit
 def _forward_kernel(
     s_ptr,
     x0_ptr,
@@ -69,10 +80,7 @@ def _forward_kernel(
     BLOCK_HW: tl.constexpr,
 ):
     n, hw, hw_mask, mask, tile = _program_tile(C, HW, BLOCK_C, BLOCK_HW)
-    if SHARED:
-        w = tl.load(w_ptr + hw, mask=hw_mask, other=0.0).to(tl.float32)
-    else:
-        w = tl.load(w_ptr + tile, mask=mask, other=0.0).to(tl.float32)
+    w = _load_weight(w_ptr, hw, hw_mask, tile, mask, SHARED)
     x = tl.load(x0_ptr + n * HW + hw, mask=hw_mask, other=0.0).to(tl.float32)
     s_ptrs = s_ptr + n * C * HW + tile
     y_ptrs = y_ptr + n * C * HW + tile
@@ -113,12 +121,9 @@ def _backward_kernel(
     BLOCK_HW: tl.constexpr,
 ):
     n, hw, hw_mask, mask, tile = _program_tile(C, HW, BLOCK_C, BLOCK_HW)
-    if SHARED:
-        w = tl.load(w_ptr + hw, mask=hw_mask, other=0.0).to(tl.float32)
-        gw = tl.zeros([BLOCK_HW], dtype=tl.float32)
-    else:
-        w = tl.load(w_ptr + tile, mask=mask, other=0.0).to(tl.float32)
-        gw = tl.zeros([BLOCK_C, BLOCK_HW], dtype=tl.float32)
+    w = _load_weight(w_ptr, hw, hw_mask, tile, mask, SHARED)
+    # The partial w-gradient has the weight's shape: [BLOCK_HW] shared, else [BLOCK_C, BLOCK_HW].
+    gw = tl.zeros_like(w)
     # The adjoint of the memory, starting from the gradient of the final memory.
     acc = tl.load(g_last_ptr + n * HW + hw, mask=hw_mask, other=0.0).to(tl.float32)
     gy_ptrs = gy_ptr + last_s + n * C * HW + tile
