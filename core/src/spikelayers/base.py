@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .empty import empty_sequence_output
 from .errors import StateShapeError
 
 STEP_MODES: tuple[str, ...] = ("s", "m")
@@ -125,11 +126,14 @@ class MemoryModule(StepModule, nn.Module):
         """The value ``name`` returns to on ``reset()``."""
         return self._memory_initials[name]
 
-    def memory_like(self, name: str, x: torch.Tensor, shape: torch.Size | None = None) -> torch.Tensor:
+    def memory_like(
+        self, name: str, x: torch.Tensor, shape: torch.Size | None = None, store: bool = True
+    ) -> torch.Tensor:
         """Return memory ``name`` as a tensor shaped for the input step ``x``.
 
         A memory still at a scalar initial value is expanded to ``shape`` (default
-        ``x.shape``) with ``x``'s dtype and device and stored. A tensor memory must
+        ``x.shape``) with ``x``'s dtype and device, and stored unless ``store`` is false
+        (so that a call which may still fail changes no state). A tensor memory must
         already have that shape; otherwise :class:`StateShapeError` tells the user to
         reset the network.
         """
@@ -146,8 +150,18 @@ class MemoryModule(StepModule, nn.Module):
             return value
         fill = 0.0 if value is None else value
         tensor = torch.full(target, fill, dtype=x.dtype, device=x.device)
-        self._memories[name] = tensor
+        if store:
+            self._memories[name] = tensor
         return tensor
+
+    def _apply(self, fn: Any, recurse: bool = True) -> MemoryModule:
+        # ``to()``, ``double()``, ``half()``, ``cuda()``... convert tensor memories (and
+        # the tensors they reset to) as they convert parameters and buffers.
+        super()._apply(fn, recurse)
+        for store in (self._memories, self._memory_initials):
+            for name, value in store.items():
+                store[name] = _convert_tensors(value, fn)
+        return self
 
     def __getattr__(self, name: str) -> Any:
         memories = self.__dict__.get("_memories")
@@ -192,8 +206,15 @@ class MemoryModule(StepModule, nn.Module):
         raise NotImplementedError(f"{type(self).__name__} does not implement single_step_forward")
 
     def multi_step_forward(self, x_seq: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
-        """A whole sequence ``[T, N, *] -> [T, N, *']``; by default a loop of single steps."""
+        """A whole sequence ``[T, N, *] -> [T, N, *']``; by default a loop of single steps.
+
+        An empty sequence (``T = 0``) gives ``[0, N, *']`` and changes no state.
+        """
+        if x_seq.shape[0] == 0:
+            return empty_sequence_output(x_seq, [self], _single_step, *args, **kwargs)
         outputs = [self.single_step_forward(x, *args, **kwargs) for x in x_seq]
+        if isinstance(outputs[0], (list, tuple)):
+            return type(outputs[0])(torch.stack(parts) for parts in zip(*outputs))
         return torch.stack(outputs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -211,6 +232,19 @@ class MemoryModule(StepModule, nn.Module):
             name: value.detach() if isinstance(value, torch.Tensor) else value for name, value in self._memories.items()
         }
         return state
+
+
+def _single_step(module: MemoryModule, x: Any, *args: Any, **kwargs: Any) -> Any:
+    return module.single_step_forward(x, *args, **kwargs)
+
+
+def _convert_tensors(value: Any, fn: Any) -> Any:
+    """``fn`` applied to ``value`` if it is a tensor, or to each tensor of a list/tuple."""
+    if isinstance(value, torch.Tensor):
+        return fn(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_convert_tensors(item, fn) for item in value)
+    return value
 
 
 def _fresh(initial: Any) -> Any:

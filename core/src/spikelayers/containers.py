@@ -5,18 +5,55 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from collections.abc import Iterable
+
 from .base import MultiStepModule, StepModule
 from .functional import multi_step_forward, seq_to_ann_forward
 from .shapes import check_min_dim
 
 
+def check_children_single_step(container: str, children: Iterable[nn.Module]) -> None:
+    """Raise ``ValueError`` if a step module among ``children`` is not in single-step mode.
+
+    ``container`` (its class name) drives its children one step at a time; a child in
+    ``'m'`` would receive ``[N, *]`` steps where it expects ``[T, N, *]`` sequences. Step
+    modules nested inside a child count too, except inside containers that keep their
+    own children's step mode.
+    """
+    for index, child in enumerate(children):
+        for module in _step_modules(child):
+            if module.step_mode != "s":
+                inner = "" if module is child else f" (inside {type(child).__name__})"
+                raise ValueError(
+                    f"{container}: child {index} {type(module).__name__}{inner} has step_mode="
+                    f"{module.step_mode!r}, but {container} runs its children step by step "
+                    "(single-step mode); build the child with step_mode='s'"
+                )
+
+
+def _step_modules(module: nn.Module) -> Iterable[StepModule]:
+    stack = [module]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, StepModule):
+            yield current
+        if not getattr(current, "keeps_child_step_mode", False):
+            stack.extend(current.children())
+
+
 class MultiStepContainer(MultiStepModule, nn.Sequential):
     """Run single-step modules step by step over a sequence.
 
-    ``[T, N, *] -> [T, N, *']``. The children stay in single-step mode.
+    ``[T, N, *] -> [T, N, *']``; an empty sequence ``T = 0`` gives ``[0, N, *']`` and
+    changes no state. The children stay in single-step mode; a child built in ``'m'``
+    raises ``ValueError``.
     """
 
     keeps_child_step_mode = True
+
+    def __init__(self, *args: nn.Module) -> None:
+        super().__init__(*args)
+        check_children_single_step(type(self).__name__, self)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         check_min_dim(self, x_seq, 2, "[T, N, *]")
@@ -26,10 +63,15 @@ class MultiStepContainer(MultiStepModule, nn.Sequential):
 class SeqToANNContainer(MultiStepModule, nn.Sequential):
     """Fold time into the batch, run stateless modules once, unfold.
 
-    ``[T, N, *] -> [T * N, *] -> [T, N, *']``. The children stay in single-step mode.
+    ``[T, N, *] -> [T * N, *] -> [T, N, *']``. The children stay in single-step mode;
+    a child built in ``'m'`` raises ``ValueError``.
     """
 
     keeps_child_step_mode = True
+
+    def __init__(self, *args: nn.Module) -> None:
+        super().__init__(*args)
+        check_children_single_step(type(self).__name__, self)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         check_min_dim(self, x_seq, 2, "[T, N, *]")
@@ -41,13 +83,15 @@ class StepModeContainer(StepModule, nn.Sequential):
 
     In ``'s'`` it is a plain sequence over ``[N, *]``. In ``'m'`` (``[T, N, *]``) it runs
     the children step by step when ``stateful`` is true, and folds time into the batch
-    otherwise. The children stay in single-step mode.
+    otherwise. The children stay in single-step mode; a child built in ``'m'`` raises
+    ``ValueError``.
     """
 
     keeps_child_step_mode = True
 
     def __init__(self, stateful: bool, *args: nn.Module) -> None:
         super().__init__(*args)
+        check_children_single_step(type(self).__name__, self)
         self.stateful = stateful
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

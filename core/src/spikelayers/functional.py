@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 from .base import MemoryModule, StepModule
+from .empty import empty_sequence_output
+from .validators import non_negative_int
 
 __all__ = [
     "StatefulHandler",
@@ -114,10 +116,22 @@ def set_step_mode(net: nn.Module, step_mode: str) -> None:
     A module whose ``keeps_child_step_mode`` is true (the containers that drive their
     children step by step) gets the mode itself, but its children keep theirs. Runs in
     time linear in the number of modules.
+
+    Atomic: if any step module does not support ``step_mode``, raises ``ValueError``
+    naming it (and its path in ``net``) before any module is changed.
     """
-    for module in _walk_step_modules(net):
-        if isinstance(module, StepModule):
-            module.step_mode = step_mode
+    targets = [module for module in _walk_step_modules(net) if isinstance(module, StepModule)]
+    for module in targets:
+        supported = module.supported_step_mode()
+        if step_mode not in supported:
+            path = next((name for name, m in net.named_modules() if m is module), "")
+            where = f" (at {path!r})" if path else ""
+            raise ValueError(
+                f"set_step_mode: {type(module).__name__}{where} supports step_mode {supported}, "
+                f"not {step_mode!r}; no module was changed"
+            )
+    for module in targets:
+        module.step_mode = step_mode
 
 
 def set_backend(net: nn.Module, backend: str, instance: type | tuple[type, ...] = MemoryModule) -> None:
@@ -137,8 +151,13 @@ def set_backend(net: nn.Module, backend: str, instance: type | tuple[type, ...] 
 def multi_step_forward(
     x_seq: torch.Tensor, single_step_module: nn.Module | list[nn.Module] | tuple[nn.Module, ...]
 ) -> torch.Tensor:
-    """Run single-step module(s) over time: ``[T, N, *] -> [T, N, *']``."""
+    """Run single-step module(s) over time: ``[T, N, *] -> [T, N, *']``.
+
+    An empty sequence (``T = 0``) gives ``[0, N, *']`` without running the modules.
+    """
     modules = single_step_module if isinstance(single_step_module, (list, tuple)) else (single_step_module,)
+    if x_seq.shape[0] == 0:
+        return empty_sequence_output(x_seq, modules)
     outputs = []
     for x in x_seq:
         for module in modules:
@@ -152,11 +171,14 @@ def seq_to_ann_forward(
 ) -> torch.Tensor:
     """Fold time into the batch, apply stateless module(s) once, unfold.
 
-    ``[T, N, *] -> [T * N, *] -> [T, N, *']``.
+    ``[T, N, *] -> [T * N, *] -> [T, N, *']``. An empty sequence (``T = 0``) gives
+    ``[0, N, *']`` without running the modules.
     """
     if x_seq.dim() < 2:
         raise ValueError(f"seq_to_ann_forward expects an input [T, N, *], got shape {tuple(x_seq.shape)}")
     modules = stateless_module if isinstance(stateless_module, (list, tuple)) else (stateless_module,)
+    if x_seq.shape[0] == 0:
+        return empty_sequence_output(x_seq, modules)
     time_steps, batch = x_seq.shape[0], x_seq.shape[1]
     y = x_seq.flatten(0, 1)
     for module in modules:
@@ -169,8 +191,7 @@ def delay(x_seq: torch.Tensor, delay_steps: int) -> torch.Tensor:
 
     ``[T, N, *] -> [T, N, *]``; ``delay_steps`` is a non-negative int.
     """
-    if isinstance(delay_steps, bool) or not isinstance(delay_steps, int) or delay_steps < 0:
-        raise ValueError(f"delay: delay_steps must be a non-negative int, got {delay_steps!r}")
+    delay_steps = non_negative_int("delay", "delay_steps", delay_steps)
     y = torch.zeros_like(x_seq)
     if delay_steps < x_seq.shape[0]:
         y[delay_steps:] = x_seq[: x_seq.shape[0] - delay_steps]

@@ -35,7 +35,8 @@ from .compare import assert_close, relative_error
 from .kernels import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, kernel_tolerance, triton_test_device
 from .registry import installed_cases
 from .robustness import InputVariant, check_autocast, check_input_variant, make_input
-from .signature import check_signature, reference_parameters
+from .sequence_checks import check_dtype_change, check_empty_sequence, check_integer_spikes
+from .signature import check_namespace_signatures, check_signature, reference_parameters
 
 __all__ = [
     "CHECKS",
@@ -50,10 +51,14 @@ __all__ = [
     "check_chunked_sequence",
     "check_compile",
     "check_copy_and_pickle_mid_sequence",
+    "check_dtype_change",
+    "check_empty_sequence",
     "check_gradients_flow",
     "check_input_variant",
+    "check_integer_spikes",
     "check_layer",
     "check_multi_step_matches_single_step",
+    "check_namespace_signatures",
     "check_reset_restores_initial_state",
     "check_signature",
     "check_state_dict_round_trip",

@@ -17,6 +17,7 @@ from ..base import MemoryModule, StepModule
 from ..functional import reset_net, set_step_mode
 from .case import LayerCase, clone_input, output_tensors
 from .compare import assert_close
+from .sequence_checks import check_dtype_change, check_empty_sequence
 
 RNG_SEED = 1234
 
@@ -339,6 +340,10 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(check_bad_input_rank, lambda case: bool(set(case.rank_checks) & set(case.modes()))),
     Check(check_compile, lambda case: case.compile),
+)
+CHECKS += (
+    Check(check_empty_sequence, lambda case: "m" in case.modes()),
+    Check(check_dtype_change, lambda case: case.dtype in (torch.float32, torch.float16, torch.bfloat16)),
 )
 
 

@@ -1,8 +1,8 @@
-"""Constructor signatures of the reference API (the layer namespace), as text.
+"""Constructor signatures of the reference API, as text, per namespace.
 
-The parameter lists of ``spikingjelly.activation_based.layer`` classes, which
-spikelayers keeps so that code ports by changing one import. Used by
-:func:`spikelayers.testing.check_signature`.
+The parameter lists of the classes (and functions) of ``spikingjelly.activation_based``'s
+``layer``, ``neuron`` and ``surrogate`` modules, which spikelayers keeps so that code
+ports by changing one import. Used by :func:`spikelayers.testing.check_signature`.
 """
 
 REFERENCE_SIGNATURES: dict[str, str] = {
@@ -57,3 +57,53 @@ REFERENCE_SIGNATURES: dict[str, str] = {
     "WSConv2d": "in_channels: int, out_channels: int, kernel_size: Union[int, Tuple[int, int]], stride: Union[int, Tuple[int, int]] = 1, padding: Union[str, int, Tuple[int, int]] = 0, dilation: Union[int, Tuple[int, int]] = 1, groups: int = 1, bias: bool = True, padding_mode: str = 'zeros', step_mode: str = 's', gain: bool = True, eps: float = 0.0001",
     "WSLinear": "in_features: int, out_features: int, bias: bool = True, step_mode='s', gain=True, eps=0.0001",
 }
+
+
+NEURON_SIGNATURES: dict[str, str] = {
+    "SimpleBaseNode": "v_threshold: float = 1., v_reset: float = 0., surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s'",
+    "BaseNode": "v_threshold: float = 1., v_reset: float = 0., surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "AdaptBaseNode": "v_threshold: float = 1., v_reset: float = 0., v_rest: float = 0., w_rest: float = 0., tau_w: float = 2., a: float = 0., b: float = 0., surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "IFNode": "v_threshold: float = 1., v_reset: float = 0., surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "LIFNode": "tau: float = 2., decay_input: bool = True, v_threshold: float = 1., v_reset: float = 0., surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "ParametricLIFNode": "init_tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1., v_reset: float = 0., surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "QIFNode": "tau: float = 2., v_c: float = 0.8, a0: float = 1., v_threshold: float = 1., v_rest: float = 0., v_reset: float = -0.1, surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "EIFNode": "tau: float = 2., delta_T: float = 1., theta_rh: float = .8, v_threshold: float = 1., v_rest: float = 0., v_reset: float = -0.1, surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "IzhikevichNode": "tau: float = 2., v_c: float = 0.8, a0: float = 1., v_threshold: float = 1., v_reset: float = 0., v_rest: float = -0.1, w_rest: float = 0., tau_w: float = 2., a: float = 0., b: float = 0., surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "LIAFNode": "act: Callable, threshold_related: bool, *args, **kwargs",
+    "KLIFNode": "scale_reset: bool = False, tau: float = 2., decay_input: bool = True, v_threshold: float = 1., v_reset: float = 0., surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = False, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "PSN": "T: int, surrogate_function: surrogate.SurrogateFunctionBase = surrogate.ATan()",
+    "MaskedPSN": "k: int, T: int, lambda_init: float = 0., surrogate_function: surrogate.SurrogateFunctionBase = surrogate.ATan(), step_mode: str = 's'",
+    "SlidingPSN": "k: int, exp_init: bool = True, surrogate_function: surrogate.SurrogateFunctionBase = surrogate.ATan(), step_mode: str = 's', backend: str = 'gemm'",
+    "GatedLIFNode": "T: int, inplane = None, init_linear_decay = None, init_v_subreset = None, init_tau: float = 0.25, init_v_threshold: float = 0.5, init_conduct: float = 0.5, surrogate_function: Callable = surrogate.Sigmoid(), step_mode='m', backend='torch'",
+    "DSRIFNode": "T: int = 20, v_threshold: float = 6., alpha: float = 0.5, v_threshold_training: bool = True, v_threshold_grad_scaling: float = 1.0, v_threshold_lower_bound: float = 0.01, step_mode='m', backend='torch', **kwargs",
+    "DSRLIFNode": "T: int = 20, v_threshold: float = 1., tau: float = 2.0, delta_t: float = 0.05, alpha: float = 0.3, v_threshold_training: bool = True, v_threshold_grad_scaling: float = 1.0, v_threshold_lower_bound: float = 0.1, step_mode='m', backend='torch', **kwargs",
+    "OTTTLIFNode": "tau: float = 2., decay_input: bool = False, v_threshold: float = 1., v_reset: float = None, surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = True, step_mode='s', backend='torch', store_v_seq: bool = False",
+    "SLTTLIFNode": "tau: float = 2., decay_input: bool = True, v_threshold: float = 1., v_reset: float = 0., surrogate_function: Callable = surrogate.Sigmoid(), detach_reset: bool = True, step_mode='s', backend='torch', store_v_seq: bool = False",
+}
+
+SURROGATE_SIGNATURES: dict[str, str] = {
+    "heaviside": "x: torch.Tensor",
+    "SurrogateFunctionBase": "alpha, spiking=True",
+    "MultiArgsSurrogateFunctionBase": "spiking: bool, *args, **kwargs",
+    "PiecewiseQuadratic": "alpha=1.0, spiking=True",
+    "PiecewiseExp": "alpha=1.0, spiking=True",
+    "Sigmoid": "alpha=4.0, spiking=True",
+    "SoftSign": "alpha=2.0, spiking=True",
+    "ATan": "alpha=2.0, spiking=True",
+    "NonzeroSignLogAbs": "alpha=1.0, spiking=True",
+    "Erf": "alpha=2.0, spiking=True",
+    "PiecewiseLeakyReLU": "w=1., c=0.01, spiking=True",
+    "SquarewaveFourierSeries": "n: int = 2, T_period: float = 8, spiking=True",
+    "S2NN": "alpha=4., beta=1., spiking=True",
+    "QPseudoSpike": "alpha=2.0, spiking=True",
+    "LeakyKReLU": "spiking=True, leak: float = 0., k: float = 1.",
+    "FakeNumericalGradient": "alpha=0.3",
+    "LogTailedReLU": "alpha=0., spiking=True",
+}
+
+NAMESPACE_SIGNATURES: dict[str, dict[str, str]] = {
+    "layer": REFERENCE_SIGNATURES,
+    "neuron": NEURON_SIGNATURES,
+    "surrogate": SURROGATE_SIGNATURES,
+}
+"""The reference signatures of each namespace: ``spikelayers.layer``, ``.neuron``, ``.surrogate``."""

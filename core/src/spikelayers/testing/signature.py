@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .reference_signatures import REFERENCE_SIGNATURES
+from .reference_signatures import NAMESPACE_SIGNATURES
+
+_INSTANCE_DEFAULT = re.compile(r"^surrogate\.(\w+)\((.*)\)$")
 
 
 @dataclass(frozen=True)
@@ -33,12 +37,18 @@ def _split_top_level(text: str) -> list[str]:
     return parts
 
 
-def reference_parameters(name: str) -> list[ReferenceParameter]:
-    """The reference constructor's parameters for the layer ``name``."""
-    if name not in REFERENCE_SIGNATURES:
-        raise KeyError(f"{name!r} is not a class of the reference layer API")
+def reference_parameters(name: str, namespace: str = "layer") -> list[ReferenceParameter]:
+    """The reference constructor's parameters for ``name`` of ``namespace``.
+
+    ``namespace``: ``"layer"``, ``"neuron"`` or ``"surrogate"``.
+    """
+    signatures = NAMESPACE_SIGNATURES.get(namespace)
+    if signatures is None:
+        raise KeyError(f"{namespace!r} is not a namespace of the reference API; known: {sorted(NAMESPACE_SIGNATURES)}")
+    if name not in signatures:
+        raise KeyError(f"{name!r} is not a class of the reference {namespace} API")
     params = []
-    for part in _split_top_level(REFERENCE_SIGNATURES[name]):
+    for part in _split_top_level(signatures[name]):
         if part.startswith("**"):
             params.append(ReferenceParameter(part[2:], "var_keyword", None))
             continue
@@ -62,14 +72,23 @@ def _kind(param: inspect.Parameter) -> str:
 def _same_default(ours: object, reference: str) -> bool:
     if repr(ours) == reference or str(ours) == reference:
         return True
+    instance = _INSTANCE_DEFAULT.match(reference)
+    if instance is not None:
+        # A default instance such as ``surrogate.Sigmoid()``: ours must be of that class.
+        return type(ours).__name__ == instance.group(1) and not instance.group(2).strip()
     try:
         return ours == eval(reference, {"__builtins__": {}}, {})  # literals only
     except Exception:
         return False
 
 
-def check_signature(cls: type, name: str | None = None, aliases: Mapping[str, str] | None = None) -> None:
-    """Assert that ``cls(...)`` takes the reference parameters of layer ``name``.
+def check_signature(
+    cls: type, name: str | None = None, aliases: Mapping[str, str] | None = None, namespace: str = "layer"
+) -> None:
+    """Assert that ``cls(...)`` takes the reference parameters of ``name`` in ``namespace``.
+
+    ``cls`` is a class (its constructor is compared) or a function. ``namespace`` is
+    ``"layer"`` (default), ``"neuron"`` or ``"surrogate"``.
 
     Names, order, kinds and defaults must match. ``aliases`` maps an extra keyword-only
     parameter of ours to the reference parameter it stands for (e.g. ``{"delay":
@@ -78,8 +97,11 @@ def check_signature(cls: type, name: str | None = None, aliases: Mapping[str, st
     """
     name = name or cls.__name__
     aliases = dict(aliases or {})
-    reference = reference_parameters(name)
-    ours = [p for p in inspect.signature(cls.__init__).parameters.values()][1:]
+    reference = reference_parameters(name, namespace)
+    if inspect.isclass(cls):
+        ours = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    else:
+        ours = list(inspect.signature(cls).parameters.values())
     positional = [p for p in ours if p.kind is not inspect.Parameter.KEYWORD_ONLY]
     keyword_only = {p.name: p for p in ours if p.kind is inspect.Parameter.KEYWORD_ONLY}
     problems = []
@@ -105,3 +127,24 @@ def check_signature(cls: type, name: str | None = None, aliases: Mapping[str, st
             problems.append(f"extra keyword-only parameter {extra!r} is not a declared alias")
     if problems:
         raise AssertionError(f"{cls.__name__} signature differs from the reference {name}: " + "; ".join(problems))
+
+
+def check_namespace_signatures(namespace: str) -> list[str]:
+    """Check every name of ``spikelayers.<namespace>`` that the reference API also has.
+
+    Covers whichever plugins are installed; returns the names checked (empty when no
+    plugin provides one). Raises ``AssertionError`` listing every name whose signature
+    differs from the reference.
+    """
+    reference = NAMESPACE_SIGNATURES[namespace]
+    module = importlib.import_module(f"spikelayers.{namespace}")
+    checked, problems = [], []
+    for name in sorted(set(dir(module)) & set(reference)):
+        try:
+            check_signature(getattr(module, name), name, namespace=namespace)
+        except AssertionError as error:
+            problems.append(str(error))
+        checked.append(name)
+    if problems:
+        raise AssertionError(f"spikelayers.{namespace}: " + "\n".join(problems))
+    return checked

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from spikelayers.base import MultiStepModule
-from spikelayers.shapes import check_dim
+from spikelayers.shapes import check_dim, floating_input
 
 from ._validation import positive_int, reduction_ratio
 from .fused import multi_dimensional_attention_fast
@@ -76,10 +76,10 @@ class MultiDimensionalAttention(MultiStepModule, nn.Module):
     def __init__(self, T: int, C: int, reduction_t: int = 16, reduction_c: int = 16, kernel_size=3) -> None:
         super().__init__()
         name = type(self).__name__
-        positive_int(name, "T", T)
-        positive_int(name, "C", C)
-        reduction_ratio(name, "reduction_t", reduction_t, "T", T)
-        reduction_ratio(name, "reduction_c", reduction_c, "C", C)
+        T = positive_int(name, "T", T)
+        C = positive_int(name, "C", C)
+        reduction_t = reduction_ratio(name, "reduction_t", reduction_t, "T", T)
+        reduction_c = reduction_ratio(name, "reduction_c", reduction_c, "C", C)
         if isinstance(kernel_size, bool) or kernel_size not in (3, 7):
             raise ValueError(f"{name}: kernel_size must be 3 or 7, got {kernel_size!r}")
         self.T = T
@@ -97,6 +97,7 @@ class MultiDimensionalAttention(MultiStepModule, nn.Module):
                 f"{type(self).__name__} (step_mode='m') expects input {_LAYOUT} with T={self.T} and "
                 f"C={self.C}, got shape {tuple(x.shape)}"
             )
+        x = floating_input(self, x, self.sa.conv.weight)
         return multi_dimensional_attention_fast(x, *self.ta.weights(), *self.ca.weights(), self.sa.conv.weight)
 
     def extra_repr(self) -> str:

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from spikelayers.base import MultiStepModule
-from spikelayers.shapes import check_dim
+from spikelayers.shapes import check_dim, floating_input
 
 from ._validation import positive_int, reduction_ratio
 from .fused import temporal_wise_attention_fast
@@ -36,8 +36,8 @@ class TemporalWiseAttention(MultiStepModule, nn.Module):
     def __init__(self, T: int, reduction: int = 16, dimension: int = 4) -> None:
         super().__init__()
         name = type(self).__name__
-        positive_int(name, "T", T)
-        reduction_ratio(name, "reduction", reduction, "T", T)
+        T = positive_int(name, "T", T)
+        reduction = reduction_ratio(name, "reduction", reduction, "T", T)
         if isinstance(dimension, bool) or dimension not in _LAYOUTS:
             raise ValueError(f"{name}: dimension must be 4 ([T, N, C, H, W]) or 2 ([T, N, L]), got {dimension!r}")
         self.T = T
@@ -58,6 +58,7 @@ class TemporalWiseAttention(MultiStepModule, nn.Module):
                 f"{type(self).__name__} (step_mode='m') expects input {layout} with T={self.T}, "
                 f"got shape {tuple(x_seq.shape)}"
             )
+        x_seq = floating_input(self, x_seq, self.sharedMLP[0].weight)
         return temporal_wise_attention_fast(x_seq, self.sharedMLP[0].weight, self.sharedMLP[2].weight)
 
     def extra_repr(self) -> str:

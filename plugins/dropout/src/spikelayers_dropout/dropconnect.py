@@ -7,9 +7,11 @@ from torch import nn
 
 from spikelayers import functional
 from spikelayers.base import MemoryModule, StepModule
-from spikelayers.shapes import check_dim
+from spikelayers.shapes import Layout, floating_input
+from spikelayers.validators import positive_int, probability
 
 _DEFAULT_ACTIVATION = nn.ReLU()
+_LAYOUT = Layout((2,), "[N, in_features]", feature_dim=-1, feature_label="in_features")
 
 
 class DropConnectLinear(nn.Linear, MemoryModule):
@@ -57,14 +59,12 @@ class DropConnectLinear(nn.Linear, MemoryModule):
         *,
         step_mode: str | None = None,
     ) -> None:
-        super().__init__(in_features, out_features, bias)
-        p = float(p)
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"DropConnectLinear: p must satisfy 0 <= p <= 1, got {p}")
-        if int(samples_num) != samples_num or samples_num < 1:
-            raise ValueError(f"DropConnectLinear: samples_num must be a positive int, got {samples_num!r}")
-        self.p = p
-        self.samples_num = int(samples_num)
+        name = type(self).__name__
+        super().__init__(
+            positive_int(name, "in_features", in_features), positive_int(name, "out_features", out_features), bias
+        )
+        self.p = probability(name, "p", p)
+        self.samples_num = positive_int(name, "samples_num", samples_num)
         self.invariant = bool(invariant)
         if activation is _DEFAULT_ACTIVATION:
             activation = nn.ReLU()
@@ -138,16 +138,21 @@ class DropConnectLinear(nn.Linear, MemoryModule):
 
     # -- forward --------------------------------------------------------------------
 
+    def _check(self, x: torch.Tensor, multi_step: bool) -> torch.Tensor:
+        """Check ``x`` against the layout of the step mode; ``bool``/integer spikes become floats."""
+        _LAYOUT.check(self, x, multi_step, self.in_features, "in_features")
+        return floating_input(self, x, self.weight)
+
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step, ``[N, in_features] -> [N, out_features]``."""
-        check_dim(self, x, 2, "[N, in_features]")
+        x = self._check(x, False)
         if not self.training:
             return self._sample_average(*self._moments(x))
         return self.activation(self._masked_linear(x, self._masks(x.shape[0])))
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """A sequence, ``[T, N, in_features] -> [T, N, out_features]``."""
-        check_dim(self, x_seq, 3, "[T, N, in_features]")
+        x_seq = self._check(x_seq, True)
         if x_seq.shape[0] == 0:
             return x_seq.new_empty((0, x_seq.shape[1], self.out_features))
         if self.training and not self.invariant:

@@ -11,6 +11,7 @@ from spikelayers.base import MemoryModule
 from spikelayers.errors import StateShapeError
 from spikelayers.kernels import get_kernel
 from spikelayers.shapes import check_min_dim
+from spikelayers.validators import probability
 
 SEEDED_OP = "dropout.seeded"
 
@@ -55,10 +56,7 @@ class Dropout(MemoryModule):
 
     def __init__(self, p: float = 0.5, step_mode: str = "s") -> None:
         super().__init__()
-        p = float(p)
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"{type(self).__name__}: p must satisfy 0 <= p < 1, got {p}")
-        self.p = p
+        self.p = probability(type(self).__name__, "p", p, include_one=False)
         self.register_memory("mask", None)
         self.register_memory("seeded_mask", None)
         self.step_mode = step_mode

@@ -14,7 +14,9 @@ from torch import nn
 
 from spikelayers.base import StepModule
 
-from ._layout import LAYOUT_1D, LAYOUT_2D, LAYOUT_3D, LAYOUT_ND, Layout
+from spikelayers.shapes import Layout, floating_input, fold, unfold
+
+from ._layout import LAYOUT_1D, LAYOUT_2D, LAYOUT_3D, LAYOUT_ND
 
 
 class FoldedNorm(StepModule):
@@ -29,10 +31,11 @@ class FoldedNorm(StepModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, C, *] -> [N, C, *]`` in ``'s'``; ``[T, N, C, *] -> [T, N, C, *]`` in ``'m'``."""
         multi_step = self.step_mode == "m"
-        self.layout.check(self, x, multi_step, getattr(self, self.channels_attr))
+        self.layout.check(self, x, multi_step, getattr(self, self.channels_attr), self.channels_attr)
+        x = floating_input(self, x, self.weight, self.running_mean)
         if not multi_step:
             return super().forward(x)
-        return super().forward(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+        return unfold(super().forward(fold(x)), x.shape[:2])
 
 
 class BatchNorm1d(FoldedNorm, nn.BatchNorm1d):

@@ -21,6 +21,7 @@ from torch.autograd.function import once_differentiable
 
 from spikelayers.base import MemoryModule
 from spikelayers.kernels import get_kernel
+from spikelayers.shapes import common_dtype
 
 from ._layout import LAYOUT_2D
 
@@ -160,20 +161,37 @@ class NeuNorm(MemoryModule):
                 f"{tuple(self.w.shape[-2:])}, got input shape {tuple(s.shape)}"
             )
 
+    def _prepare(self, s: torch.Tensor, multi_step: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Check the input, then bring input, memory and weight to one floating dtype.
+
+        Integer or boolean spikes become floats; a memory or weight of another floating
+        dtype is promoted as torch ops promote. Nothing is stored, so a call that raises
+        here leaves the state as it was.
+        """
+        self._check(s, multi_step)
+        memory = self._memories["x"]
+        dtype = common_dtype(s, self.w, memory if isinstance(memory, torch.Tensor) else None)
+        s = s.to(dtype)
+        step = s[0] if multi_step else s
+        batch = s.shape[1] if multi_step else s.shape[0]
+        x = self.memory_like("x", step, (batch, 1, *s.shape[-2:]), store=False).to(dtype)
+        return s, x, self.w.to(dtype)
+
     def single_step_forward(self, s: torch.Tensor) -> torch.Tensor:
-        """``[N, C, H, W] -> [N, C, H, W]``."""
-        self._check(s, False)
-        x = self.memory_like("x", s, (s.shape[0], 1, *s.shape[2:]))
+        """``[N, C, H, W] -> [N, C, H, W]``; ``bool``/integer spikes give the float result."""
+        s, x, w = self._prepare(s, False)
         x = self.k * x + (1.0 - self.k) / self.in_channels**2 * s.sum(dim=1, keepdim=True)
         self.x = x
-        return s - self.w * x
+        return s - w * x
 
     def multi_step_forward(self, s_seq: torch.Tensor) -> torch.Tensor:
-        """``[T, N, C, H, W] -> [T, N, C, H, W]``."""
+        """``[T, N, C, H, W] -> [T, N, C, H, W]``; an empty sequence changes no state."""
         self._check(s_seq, True)
-        x = self.memory_like("x", s_seq[0], (s_seq.shape[1], 1, *s_seq.shape[3:]))
+        if s_seq.shape[0] == 0:
+            return s_seq.new_empty(s_seq.shape, dtype=common_dtype(s_seq, self.w))
+        s_seq, x, w = self._prepare(s_seq, True)
         kernel = get_kernel(OP, self.backend, s_seq.device)
-        y_seq, self.x = kernel(s_seq, x, self.w, self.k)
+        y_seq, self.x = kernel(s_seq, x, w, self.k)
         return y_seq
 
     def extra_repr(self) -> str:

@@ -13,8 +13,10 @@ import torch
 from torch import nn
 
 from spikelayers.base import MemoryModule
+from spikelayers.shapes import floating_input
+from spikelayers.validators import positive_int
 
-from ._layout import Layout
+from ._layout import LAYOUT_ND
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d, FoldedNorm
 from .tebn_fused import tebn_forward
 
@@ -22,7 +24,7 @@ from .tebn_fused import tebn_forward
 class _AnyRankBatchNorm(FoldedNorm, nn.modules.batchnorm._BatchNorm):
     """A BatchNorm taking ``[N, C, *]`` of any rank >= 2 (the inner layer of the Nd base)."""
 
-    layout = Layout(None, "[N, C, *]")
+    layout = LAYOUT_ND
 
     def _check_input_dim(self, input: torch.Tensor) -> None:
         if input.dim() < 2:
@@ -59,14 +61,13 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
         step_mode: str = "s",
     ) -> None:
         super().__init__()
-        if T < 1:
-            raise ValueError(f"{type(self).__name__}: T must be a positive number of steps, got {T}")
-        self.T = T
+        self.T = positive_int(type(self).__name__, "T", T)
         self.bn = self.bn_class(num_features, eps, momentum, affine, track_running_stats)
-        ranks = self.bn.layout.ranks
+        layout = self.bn.layout
+        ranks = layout.accepted_ranks(multi_step=True)
         # Accepted multi-step ranks, for the quick test before the full check.
-        self._multi_step_ranks = range(3, 64) if ranks is None else range(min(ranks) + 1, max(ranks) + 2)
-        self.scale = nn.Parameter(torch.ones(T))
+        self._multi_step_ranks = range(min(ranks), 64) if layout.open_ended else range(min(ranks), max(ranks) + 1)
+        self.scale = nn.Parameter(torch.ones(self.T))
         self.register_memory("t", 0)
         self.step_mode = step_mode
 
@@ -81,6 +82,7 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """Step ``t`` (steps since reset): ``[N, C, *] -> scale[t] * BN(x)``."""
         self._check(x, False)
+        x = floating_input(self, x, self.scale)
         t = self.t
         if t >= self.T:
             raise ValueError(
@@ -106,7 +108,7 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
                 f"{type(self).__name__} (step_mode='m') expects a sequence of T={T} steps, "
                 f"got shape {tuple(x_seq.shape)}"
             )
-        y = tebn_forward(bn, self.scale, x_seq)
+        y = tebn_forward(bn, self.scale, floating_input(self, x_seq, self.scale))
         self.t = T
         return y
 

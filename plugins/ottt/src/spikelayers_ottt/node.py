@@ -23,8 +23,8 @@ class OTTTLIFNode(LIFNode):
         decay_input: whether the input is also divided by ``tau``.
         v_threshold: the potential at which the neuron fires.
         v_reset: the potential after a spike, or ``None`` for a soft reset.
-        detach_reset: whether the reset ignores the spike's gradient.
         surrogate_function: the spike's surrogate-gradient function.
+        detach_reset: whether the reset ignores the spike's gradient.
         step_mode: must be ``'s'``.
         backend: ``'torch'``.
         store_v_seq: accepted for compatibility; single-step mode keeps no sequence.
@@ -39,14 +39,22 @@ class OTTTLIFNode(LIFNode):
         decay_input: bool = False,
         v_threshold: float = 1.0,
         v_reset: float | None = None,
-        detach_reset: bool = True,
         surrogate_function: nn.Module = DEFAULT_SURROGATE,
+        detach_reset: bool = True,
         step_mode: str = "s",
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
         super().__init__(
-            tau, decay_input, v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, False
+            tau=tau,
+            decay_input=decay_input,
+            v_threshold=v_threshold,
+            v_reset=v_reset,
+            surrogate_function=surrogate_function,
+            detach_reset=detach_reset,
+            step_mode=step_mode,
+            backend=backend,
+            store_v_seq=False,
         )
         self.register_memory("trace", 0.0)
 

@@ -8,16 +8,18 @@ import torch
 from torch import nn
 
 from spikelayers.base import MemoryModule
-from spikelayers.functional import detach_net, reset_net, set_step_mode
+from spikelayers.containers import check_children_single_step
+from spikelayers.functional import detach_net, reset_net
 from spikelayers.shapes import check_min_dim
 
 
 class RecurrentContainer(MemoryModule):
     """A memory module that feeds its last output ``y`` back into ``sub_module``.
 
-    The sub-module always runs one step at a time: the container sets it to single-step
-    mode when built, and :func:`spikelayers.functional.set_step_mode` leaves it there
-    (``keeps_child_step_mode``). In multi-step mode the container loops over ``T``.
+    The sub-module always runs one step at a time: a sub-module built in multi-step mode
+    raises ``ValueError``, and :func:`spikelayers.functional.set_step_mode` leaves it in
+    single-step mode (``keeps_child_step_mode``). In multi-step mode the container loops
+    over ``T``; an empty sequence (``T = 0``) gives ``[0, N, *']`` and changes no state.
     ``reset()`` and ``detach()`` also reach the sub-module's memories.
     """
 
@@ -27,9 +29,9 @@ class RecurrentContainer(MemoryModule):
 
     def __init__(self, sub_module: nn.Module, step_mode: str = "s") -> None:
         super().__init__()
+        check_children_single_step(type(self).__name__, [sub_module])
         self.step_mode = step_mode
         self.sub_module = sub_module
-        set_step_mode(sub_module, "s")
         self.register_memory("y", None)
 
     def reset(self) -> None:
@@ -46,7 +48,13 @@ class RecurrentContainer(MemoryModule):
         """``[T, N, *] -> [T, N, *']``: the single step applied for t = 0..T-1."""
         check_min_dim(self, x_seq, self.min_sequence_dim, self.sequence_layout)
         self._check_sequence(x_seq)
+        if x_seq.shape[0] == 0:
+            return x_seq.new_empty((0, *self._step_output_shape(x_seq[0])))
         return torch.stack([self.single_step_forward(x) for x in x_seq])
+
+    def _step_output_shape(self, x: torch.Tensor) -> torch.Size:
+        """The output shape of one step ``x``."""
+        return x.shape
 
     def _check_sequence(self, x_seq: torch.Tensor) -> None:
         """Further checks of a whole input sequence (none by default)."""

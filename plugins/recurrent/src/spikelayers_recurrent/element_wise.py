@@ -7,6 +7,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from spikelayers.shapes import floating_input
+
 from ._common import RecurrentContainer
 
 
@@ -46,7 +48,8 @@ class ElementWiseRecurrentContainer(RecurrentContainer):
         """One step ``[N, *] -> [N, *]``."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{type(self).__name__} expects a tensor [N, *], got {type(x).__name__}")
-        y_prev = self.memory_like("y", x)
+        x = floating_input(self, x)
+        y_prev = self.memory_like("y", x, store=False)
         y = self.sub_module(self.element_wise_function(x, y_prev))
         self.y = self._check_output(y, x.shape, "[N, *] (the shape of its input)")
         return self.y

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spikelayers.shapes import check_min_dim
+from spikelayers.shapes import check_min_dim, floating_input
+from spikelayers.validators import positive_int
 
 from ._common import RecurrentContainer
 
@@ -46,9 +47,8 @@ class LinearRecurrentContainer(RecurrentContainer):
         bias: bool = True,
         step_mode: str = "s",
     ) -> None:
-        for label, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"LinearRecurrentContainer: {label} must be a positive int, got {value!r}")
+        in_features = positive_int("LinearRecurrentContainer", "in_features", in_features)
+        out_features = positive_int("LinearRecurrentContainer", "out_features", out_features)
         super().__init__(sub_module, step_mode)
         self.in_features = in_features
         self.out_features = out_features
@@ -59,10 +59,14 @@ class LinearRecurrentContainer(RecurrentContainer):
         check_min_dim(self, x, 2, "[N, *, in_features]")
         self._check_features(x, "[N, *, in_features]")
         y_shape = torch.Size((*x.shape[:-1], self.out_features))
-        y_prev = self.memory_like("y", x, y_shape)
-        y = self.sub_module(self.rc(torch.cat((x, y_prev), dim=-1)))
+        x = floating_input(self, x, self.rc.weight)
+        y_prev = self.memory_like("y", x, y_shape, store=False)
+        y = self.sub_module(self.rc(torch.cat((x, y_prev.to(x.dtype)), dim=-1)))
         self.y = self._check_output(y, y_shape, "[N, *, out_features]")
         return self.y
+
+    def _step_output_shape(self, x: torch.Tensor) -> torch.Size:
+        return torch.Size((*x.shape[:-1], self.out_features))
 
     def _check_sequence(self, x_seq: torch.Tensor) -> None:
         self._check_features(x_seq, self.sequence_layout)

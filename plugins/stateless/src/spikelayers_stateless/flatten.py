@@ -39,8 +39,8 @@ class Flatten(FoldedLayer, nn.Flatten):
     def input_layout(self) -> Layout:
         rank = max(1, _rank_needed(self.start_dim), _rank_needed(self.end_dim))
         return Layout(
-            single_ranks=(rank,),
-            single_text="[N, *]",
+            ranks=(rank,),
+            text="[N, *]",
             multi_ranks=(max(rank + 1, 2),),
             multi_text="[T, N, *]",
             open_ended=True,

@@ -19,8 +19,8 @@ class Linear(FoldedLayer, nn.Linear):
     """
 
     layout = Layout(
-        single_ranks=(1,),
-        single_text="[N, *, in_features]",
+        ranks=(1,),
+        text="[N, *, in_features]",
         multi_ranks=(3,),
         multi_text="[T, N, *, in_features]",
         open_ended=True,

@@ -48,8 +48,8 @@ class Upsample(FoldedLayer, nn.Upsample):
     def input_layout(self) -> Layout:
         spatial = self.spatial_dims()
         return Layout(
-            single_ranks=tuple(s + 2 for s in spatial),
-            single_text=" or ".join(_BATCHED[s] for s in spatial),
+            ranks=tuple(s + 2 for s in spatial),
+            text=" or ".join(_BATCHED[s] for s in spatial),
             multi_ranks=tuple(s + 3 for s in spatial),
             multi_text=" or ".join(_BATCHED[s].replace("[N,", "[T, N,") for s in spatial),
         )

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from spikelayers.base import StepModule
-from spikelayers.shapes import check_min_dim
+from spikelayers.shapes import check_min_dim, floating_input
+from spikelayers.validators import positive_int
 
 
 class VotingLayer(StepModule, nn.Module):
@@ -28,9 +29,7 @@ class VotingLayer(StepModule, nn.Module):
 
     def __init__(self, voting_size: int = 10, step_mode: str = "s") -> None:
         super().__init__()
-        if isinstance(voting_size, bool) or not isinstance(voting_size, int) or voting_size < 1:
-            raise ValueError(f"VotingLayer: voting_size must be a positive int, got {voting_size!r}")
-        self.voting_size = voting_size
+        self.voting_size = positive_int("VotingLayer", "voting_size", voting_size)
         self.step_mode = step_mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -44,6 +43,7 @@ class VotingLayer(StepModule, nn.Module):
                 f"VotingLayer (step_mode={self.step_mode!r}): the last dim of the input must be a multiple "
                 f"of voting_size={self.voting_size}, got shape {tuple(x.shape)}"
             )
+        x = floating_input(self, x)
         return x.unflatten(-1, (x.shape[-1] // self.voting_size, self.voting_size)).mean(-1)
 
     def extra_repr(self) -> str:

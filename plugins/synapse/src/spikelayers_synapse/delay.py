@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import operator
-
 import torch
 
 from spikelayers.base import MemoryModule
 from spikelayers.shapes import check_min_dim
+from spikelayers.validators import non_negative_int
 
 
 class Delay(MemoryModule):
@@ -32,15 +31,7 @@ class Delay(MemoryModule):
         value = delay_steps if delay is None else delay
         if value is None:
             raise TypeError("Delay: missing the argument delay_steps")
-        if isinstance(value, bool):
-            raise ValueError(f"Delay: delay_steps must be a non-negative int, got {value!r}")
-        try:
-            steps = operator.index(value)
-        except TypeError:
-            raise ValueError(f"Delay: delay_steps must be a non-negative int, got {value!r}") from None
-        if steps < 0:
-            raise ValueError(f"Delay: delay_steps must be a non-negative int, got {steps}")
-        self._delay_steps = steps
+        self._delay_steps = non_negative_int("Delay", "delay_steps", value)
         self.register_memory("queue", 0.0)
         self.step_mode = step_mode
 
@@ -53,7 +44,10 @@ class Delay(MemoryModule):
         return f"delay_steps={self.delay_steps}, {super().extra_repr()}"
 
     def _queue(self, step: torch.Tensor) -> torch.Tensor:
-        return self.memory_like("queue", step, shape=(self.delay_steps, *step.shape))
+        """The queue ``[d, N, *]``, in the dtype of ``step`` promoted with the queue's (a
+        dtype change mid-sequence gives the promoted result)."""
+        queue = self.memory_like("queue", step, shape=(self.delay_steps, *step.shape), store=False)
+        return queue.to(torch.promote_types(queue.dtype, step.dtype))
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step, ``[N, *] -> [N, *]``: the input of ``d`` steps ago."""

@@ -9,7 +9,8 @@ from torch import nn
 
 from spikelayers.base import MemoryModule
 from spikelayers.kernels import get_kernel
-from spikelayers.shapes import check_min_dim
+from spikelayers.shapes import check_min_dim, common_dtype
+from spikelayers.validators import tau as check_tau
 
 OP = "synapse.filter"
 
@@ -38,9 +39,7 @@ class SynapseFilter(MemoryModule):
 
     def __init__(self, tau: float = 100.0, learnable: bool = False, step_mode: str = "s") -> None:
         super().__init__()
-        tau = float(tau)
-        if not tau > 1.0:
-            raise ValueError(f"SynapseFilter: tau must be greater than 1, got {tau}")
+        tau = check_tau("SynapseFilter", tau)
         self.learnable = bool(learnable)
         if self.learnable:
             self.w = nn.Parameter(torch.tensor(-math.log(tau - 1.0)))
@@ -60,9 +59,11 @@ class SynapseFilter(MemoryModule):
         return f"tau={tau}, learnable={self.learnable}, {super().extra_repr()}"
 
     def _run(self, x_seq: torch.Tensor) -> torch.Tensor:
-        if not x_seq.is_floating_point():
-            x_seq = x_seq.to(torch.get_default_dtype())
-        current = self.memory_like("I", x_seq[0])
+        # Spikes given as bool or integers become floats; a memory of another floating
+        # dtype (a dtype change mid-sequence) gives the promoted result, as torch ops do.
+        memory = self._memories["I"]
+        x_seq = x_seq.to(common_dtype(x_seq, memory if isinstance(memory, torch.Tensor) else None))
+        current = self.memory_like("I", x_seq[0], store=False).to(x_seq.dtype)
         kernel = get_kernel(OP, self.backend, x_seq.device)
         decay = self.decay()
         if isinstance(decay, torch.Tensor):

@@ -5,16 +5,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spikelayers.base import StepModule
-from spikelayers.shapes import check_dim
+from spikelayers.shapes import floating_input, fold, unfold
+from spikelayers_stateless.conv import Conv2d
 
 from .standardize import check_eps, check_fan_in, standardize_weight
 
 _IntOrPair = int | tuple[int, int]
 
 
-class WSConv2d(StepModule, nn.Conv2d):
-    """:class:`torch.nn.Conv2d` whose weight is standardised per output channel.
+class WSConv2d(Conv2d):
+    """A :class:`spikelayers.layer.Conv2d` whose weight is standardised per output channel.
+
+    It is a ``layer.Conv2d`` (and a :class:`torch.nn.Conv2d`), so weight initialisation
+    written as ``isinstance(m, layer.Conv2d)`` reaches it; ``state_dict`` keys are
+    ``weight``, ``bias`` and ``gain``.
 
     On each forward the kernel used is
     ``W_hat = gain * (W - mean) / sqrt(var * fan_in + eps)``, with the mean and the
@@ -48,14 +52,15 @@ class WSConv2d(StepModule, nn.Conv2d):
         gain: bool = True,
         eps: float = 0.0001,
     ) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode)
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, step_mode
+        )
         check_fan_in(type(self).__name__, self.weight)
         self.eps = check_eps(type(self).__name__, eps)
         if gain:
             self.gain = nn.Parameter(torch.ones(out_channels, 1, 1, 1))
         else:
             self.register_parameter("gain", None)
-        self.step_mode = step_mode
 
     def reset_parameters(self) -> None:
         """Reinitialise weight and bias as torch does, and the gain to ones."""
@@ -70,17 +75,12 @@ class WSConv2d(StepModule, nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, C, H, W] -> [N, C', H', W']`` in ``'s'``; ``[T, N, C, H, W] -> [T, N, C', H', W']`` in ``'m'``."""
         multi_step = self.step_mode == "m"
-        layout = "[T, N, C, H, W]" if multi_step else "[N, C, H, W] or [C, H, W]"
-        check_dim(self, x, 5 if multi_step else (3, 4), layout)
-        if x.shape[-3] != self.in_channels:
-            raise ValueError(
-                f"WSConv2d (step_mode={self.step_mode!r}) expects input {layout} with C={self.in_channels} "
-                f"(in_channels), got shape {tuple(x.shape)}"
-            )
+        self.input_layout().check(self, x, multi_step)
+        x = floating_input(self, x, self.weight)
         weight = self.get_weight()
         if not multi_step:
             return self._conv_forward(x, weight, self.bias)
-        return self._conv_forward(x.flatten(0, 1), weight, self.bias).unflatten(0, x.shape[:2])
+        return unfold(self._conv_forward(fold(x), weight, self.bias), x.shape[:2])
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, gain={self.gain is not None}, eps={self.eps}"

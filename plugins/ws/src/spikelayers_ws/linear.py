@@ -6,14 +6,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spikelayers.base import StepModule
-from spikelayers.shapes import check_min_dim
+from spikelayers.shapes import floating_input
+from spikelayers_stateless.linear import Linear
 
 from .standardize import check_eps, check_fan_in, standardize_weight
 
 
-class WSLinear(StepModule, nn.Linear):
-    """:class:`torch.nn.Linear` whose weight is standardised per output feature.
+class WSLinear(Linear):
+    """A :class:`spikelayers.layer.Linear` whose weight is standardised per output feature.
+
+    It is a ``layer.Linear`` (and a :class:`torch.nn.Linear`), so weight initialisation
+    written as ``isinstance(m, layer.Linear)`` reaches it; ``state_dict`` keys are
+    ``weight``, ``bias`` and ``gain``.
 
     On each forward the matrix used is
     ``W_hat = gain * (W - mean) / sqrt(var * in_features + eps)``, with the mean and the
@@ -40,14 +44,13 @@ class WSLinear(StepModule, nn.Linear):
         gain: bool = True,
         eps: float = 0.0001,
     ) -> None:
-        super().__init__(in_features, out_features, bias)
+        super().__init__(in_features, out_features, bias, step_mode)
         check_fan_in(type(self).__name__, self.weight)
         self.eps = check_eps(type(self).__name__, eps)
         if gain:
             self.gain = nn.Parameter(torch.ones(out_features, 1))
         else:
             self.register_parameter("gain", None)
-        self.step_mode = step_mode
 
     def reset_parameters(self) -> None:
         """Reinitialise weight and bias as torch does, and the gain to ones."""
@@ -61,15 +64,8 @@ class WSLinear(StepModule, nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, *, in] -> [N, *, out]`` in ``'s'``; ``[T, N, *, in] -> [T, N, *, out]`` in ``'m'``."""
-        multi_step = self.step_mode == "m"
-        layout = "[T, N, *, in_features]" if multi_step else "[N, *, in_features]"
-        check_min_dim(self, x, 3 if multi_step else 1, layout)
-        if x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"WSLinear (step_mode={self.step_mode!r}) expects input {layout} with "
-                f"in_features={self.in_features}, got shape {tuple(x.shape)}"
-            )
-        return F.linear(x, self.get_weight(), self.bias)
+        self.input_layout().check(self, x, self.step_mode == "m")
+        return F.linear(floating_input(self, x, self.weight), self.get_weight(), self.bias)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, gain={self.gain is not None}, eps={self.eps}"
