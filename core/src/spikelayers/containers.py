@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
-
-from collections.abc import Iterable
 
 from .base import MultiStepModule, StepModule
 from .functional import multi_step_forward, seq_to_ann_forward

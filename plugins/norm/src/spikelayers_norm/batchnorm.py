@@ -13,7 +13,6 @@ import torch
 from torch import nn
 
 from spikelayers.base import StepModule
-
 from spikelayers.shapes import Layout, floating_input, fold, unfold
 
 from ._layout import LAYOUT_1D, LAYOUT_2D, LAYOUT_3D, LAYOUT_ND
