@@ -149,10 +149,39 @@ def test_set_step_mode_keeps_the_sub_module_single_step(build):
     assert net[0].step_mode == "s" and inner.step_mode == "s"
 
 
-def test_constructor_puts_the_sub_module_in_single_step_mode():
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_multi_step_sub_module_is_rejected_at_construction(nested):
     inner = LeakyTanh(step_mode="m")
-    ElementWiseRecurrentContainer(inner, torch.add, step_mode="m")
-    assert inner.step_mode == "s"
+    for build in (
+        lambda m: ElementWiseRecurrentContainer(m, torch.add, step_mode="m"),
+        lambda m: LinearRecurrentContainer(m, 4, 4, step_mode="m"),
+    ):
+        with pytest.raises(ValueError, match=r"Container: child 0 LeakyTanh.*step_mode='m'.*step by step"):
+            build(nn.Sequential(nn.Identity(), inner) if nested else inner)
+    assert inner.step_mode == "m"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda m: ElementWiseRecurrentContainer(m, torch.add),
+        lambda m: LinearRecurrentContainer(nn.Sequential(nn.Linear(4, 4), m), 4, 4),
+    ],
+)
+def test_empty_sequence_gives_an_empty_output_and_keeps_the_state(build):
+    inner = LeakyTanh()
+    net = build(inner)
+    functional.set_step_mode(net, "m")
+    x = torch.randn(3, 2, 4)
+    first = net(x[:2])
+    state = (net.y.clone(), inner.v.clone())
+    empty = net(x[:0])
+    assert empty.shape == (0, 2, 4)
+    assert torch.equal(net.y, state[0]) and torch.equal(inner.v, state[1])
+    whole = build(LeakyTanh())
+    whole.load_state_dict(net.state_dict())
+    functional.set_step_mode(whole, "m")
+    assert_close(torch.cat((first, net(x[2:]))), whole(x), "sequence with an empty call in between")
 
 
 @pytest.mark.parametrize("via", ["reset_net", "reset"])

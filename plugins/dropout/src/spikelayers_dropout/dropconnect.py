@@ -133,7 +133,9 @@ class DropConnectLinear(nn.Linear, MemoryModule):
         return mean, var.clamp_min(tiny).sqrt()
 
     def _sample_average(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-        noise = torch.randn((self.samples_num, *mean.shape), dtype=mean.dtype, device=mean.device)
+        # Drawn in float32 whatever the input's dtype, so that one seed gives the same
+        # samples in every precision (and a dtype change mid-sequence keeps the stream).
+        noise = torch.randn((self.samples_num, *mean.shape), dtype=torch.float32, device=mean.device).to(mean.dtype)
         return self.activation(mean + std * noise).mean(0)
 
     # -- forward --------------------------------------------------------------------

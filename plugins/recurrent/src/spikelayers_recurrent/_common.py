@@ -49,12 +49,12 @@ class RecurrentContainer(MemoryModule):
         check_min_dim(self, x_seq, self.min_sequence_dim, self.sequence_layout)
         self._check_sequence(x_seq)
         if x_seq.shape[0] == 0:
-            return x_seq.new_empty((0, *self._step_output_shape(x_seq[0])))
+            return x_seq.new_empty((0, *self._step_output_shape(x_seq.shape[1:])))
         return torch.stack([self.single_step_forward(x) for x in x_seq])
 
-    def _step_output_shape(self, x: torch.Tensor) -> torch.Size:
-        """The output shape of one step ``x``."""
-        return x.shape
+    def _step_output_shape(self, step_shape: torch.Size) -> torch.Size:
+        """The output shape of one input step of shape ``step_shape``."""
+        return step_shape
 
     def _check_sequence(self, x_seq: torch.Tensor) -> None:
         """Further checks of a whole input sequence (none by default)."""

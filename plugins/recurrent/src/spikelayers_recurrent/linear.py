@@ -65,8 +65,8 @@ class LinearRecurrentContainer(RecurrentContainer):
         self.y = self._check_output(y, y_shape, "[N, *, out_features]")
         return self.y
 
-    def _step_output_shape(self, x: torch.Tensor) -> torch.Size:
-        return torch.Size((*x.shape[:-1], self.out_features))
+    def _step_output_shape(self, step_shape: torch.Size) -> torch.Size:
+        return torch.Size((*step_shape[:-1], self.out_features))
 
     def _check_sequence(self, x_seq: torch.Tensor) -> None:
         self._check_features(x_seq, self.sequence_layout)
