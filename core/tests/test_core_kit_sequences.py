@@ -124,8 +124,10 @@ def test_the_signature_check_compares_surrogate_defaults_by_class():
         def __init__(self, alpha=4.0, spiking=True):
             super().__init__()
 
+    default = Sigmoid()
+
     class Node(nn.Module):
-        def __init__(self, v_threshold=1.0, v_reset=0.0, surrogate_function=Sigmoid(), detach_reset=False,
+        def __init__(self, v_threshold=1.0, v_reset=0.0, surrogate_function=default, detach_reset=False,
                      step_mode="s", backend="torch", store_v_seq=False):  # fmt: skip
             super().__init__()
 
@@ -133,7 +135,7 @@ def test_the_signature_check_compares_surrogate_defaults_by_class():
     check_signature(Node, "IFNode", namespace="neuron")
 
     class PSN(nn.Module):
-        def __init__(self, T, surrogate_function=Sigmoid()):
+        def __init__(self, T, surrogate_function=default):
             super().__init__()
 
     with pytest.raises(AssertionError, match=r"surrogate_function: default Sigmoid\(\) != reference surrogate.ATan"):
