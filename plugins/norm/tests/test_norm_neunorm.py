@@ -70,3 +70,73 @@ def test_bad_inputs_name_the_layer():
         neunorm(torch.zeros(2, 2, 3, 4, 6))
     with pytest.raises(ValueError, match=r"NeuNorm.*C=3"):
         neunorm(torch.zeros(2, 2, 2, 4, 5))
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.uint8, torch.int32, torch.int64])
+def test_integer_spikes_give_the_float_result_in_both_modes(dtype):
+    torch.manual_seed(0)
+    s_seq = torch.rand(4, 2, 3, 4, 4) < 0.5
+    multi = NeuNorm(3, 4, 4, step_mode="m")
+    single, reference = NeuNorm(3, 4, 4), NeuNorm(3, 4, 4, step_mode="m")
+    single.load_state_dict(multi.state_dict())
+    reference.load_state_dict(multi.state_dict())
+    expected = reference(s_seq.float())
+    y_multi = multi(s_seq.to(dtype))
+    y_single = torch.stack([single(s) for s in s_seq.to(dtype)])
+    assert y_multi.dtype == y_single.dtype == torch.float32
+    assert_close(y_multi, expected, "multi-step, integer spikes")
+    assert_close(y_single, expected, "single-step, integer spikes")
+    assert_close(multi.x, reference.x, "memory after integer spikes")
+
+
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_a_call_that_raises_changes_no_state(step_mode):
+    torch.manual_seed(0)
+    neunorm, reference = NeuNorm(3, 4, 4, step_mode=step_mode), NeuNorm(3, 4, 4, step_mode=step_mode)
+    reference.load_state_dict(neunorm.state_dict())
+    s_seq = (torch.rand(2, 2, 3, 4, 4) < 0.5).float()
+    steps = s_seq if step_mode == "m" else s_seq[0]
+    neunorm(steps)
+    reference(steps)
+    before = neunorm.x.clone()
+    bad = torch.zeros(*steps.shape[:-1], 5)
+    with pytest.raises(ValueError, match="NeuNorm"):
+        neunorm(bad)
+    with pytest.raises(TypeError, match="NeuNorm.*real-valued"):
+        neunorm(steps.to(torch.complex64))
+    assert torch.equal(neunorm.x, before)
+    assert_close(neunorm(steps), reference(steps), "the next valid call")
+
+
+def test_a_fresh_layer_that_refuses_a_call_stays_fresh():
+    neunorm = NeuNorm(3, 4, 4, step_mode="m")
+    with pytest.raises(ValueError):
+        neunorm(torch.zeros(2, 5, 3, 4, 5))
+    assert neunorm.x == 0.0
+    assert neunorm(torch.zeros(2, 7, 3, 4, 4)).shape == (2, 7, 3, 4, 4)  # another batch size is fine
+
+
+def test_an_empty_sequence_gives_an_empty_output_and_keeps_the_state():
+    torch.manual_seed(0)
+    neunorm = NeuNorm(3, 4, 4, step_mode="m")
+    assert neunorm(torch.zeros(0, 2, 3, 4, 4)).shape == (0, 2, 3, 4, 4)
+    assert neunorm.x == 0.0
+    s_seq = torch.rand(3, 2, 3, 4, 4)
+    neunorm(s_seq)
+    before = neunorm.x.clone()
+    empty = neunorm(torch.zeros(0, 2, 3, 4, 4, dtype=torch.bool))
+    assert empty.shape == (0, 2, 3, 4, 4) and empty.dtype == torch.float32
+    assert torch.equal(neunorm.x, before)
+
+
+def test_double_mid_sequence_gives_the_float64_result():
+    torch.manual_seed(0)
+    neunorm = NeuNorm(3, 4, 4, step_mode="m")
+    s_seq = torch.rand(4, 2, 3, 4, 4, dtype=torch.float64)
+    reference = NeuNorm(3, 4, 4, step_mode="m").double()
+    reference.load_state_dict(neunorm.state_dict())
+    neunorm(s_seq[:2].float())
+    reference(s_seq[:2].float().double())
+    neunorm.double()
+    assert neunorm.x.dtype == torch.float64
+    assert_close(neunorm(s_seq[2:]), reference(s_seq[2:]), "after .double()", rtol=1e-6, atol=1e-6)

@@ -179,3 +179,9 @@ def test_training_needs_more_than_one_value_per_channel(shape, path):
 def test_rejects_non_positive_T():
     with pytest.raises(ValueError, match="TemporalEffectiveBatchNorm2d"):
         TemporalEffectiveBatchNorm2d(0, 3)
+
+
+@pytest.mark.parametrize("T", [2.5, 0, True, "4"])
+def test_T_must_be_a_positive_int(T):
+    with pytest.raises(ValueError, match=rf"TemporalEffectiveBatchNorm2d: T must be a positive int, got {T!r}"):
+        TemporalEffectiveBatchNorm2d(T, 3)

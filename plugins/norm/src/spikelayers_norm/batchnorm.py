@@ -31,7 +31,8 @@ class FoldedNorm(StepModule):
         """``[N, C, *] -> [N, C, *]`` in ``'s'``; ``[T, N, C, *] -> [T, N, C, *]`` in ``'m'``."""
         multi_step = self.step_mode == "m"
         self.layout.check(self, x, multi_step, getattr(self, self.channels_attr), self.channels_attr)
-        x = floating_input(self, x, *self.parameters(recurse=False), *self.buffers(recurse=False))
+        if not x.is_floating_point():
+            x = floating_input(self, x, *self.parameters(recurse=False), *self.buffers(recurse=False))
         if not multi_step:
             return super().forward(x)
         return unfold(super().forward(fold(x)), x.shape[:2])

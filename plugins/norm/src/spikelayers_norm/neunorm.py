@@ -21,7 +21,7 @@ from torch.autograd.function import once_differentiable
 
 from spikelayers.base import MemoryModule
 from spikelayers.kernels import get_kernel
-from spikelayers.shapes import common_dtype
+from spikelayers.shapes import common_dtype, floating_input
 
 from ._layout import LAYOUT_2D
 
@@ -169,6 +169,7 @@ class NeuNorm(MemoryModule):
         here leaves the state as it was.
         """
         self._check(s, multi_step)
+        s = floating_input(self, s, self.w)
         memory = self._memories["x"]
         dtype = common_dtype(s, self.w, memory if isinstance(memory, torch.Tensor) else None)
         s = s.to(dtype)

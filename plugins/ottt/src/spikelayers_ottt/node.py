@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from spikelayers.shapes import floating_input
 from spikelayers_neuron.node import DEFAULT_SURROGATE, LIFNode
 
 
@@ -59,7 +60,11 @@ class OTTTLIFNode(LIFNode):
         self.register_memory("trace", 0.0)
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
-        """One step ``[N, *]``: ``[spike, trace]`` in training, ``spike`` in eval."""
+        """One step ``[N, *]``: ``[spike, trace]`` in training, ``spike`` in eval.
+
+        Spikes given as ``bool`` or integers are taken as floats.
+        """
+        x = floating_input(self, x)
         self.detach()
         spike = super().single_step_forward(x)
         if not self.training:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
+
+from spikelayers.shapes import floating_input
 
 from .trace_ops import GradwithTrace, SpikeTraceOp
 
@@ -24,6 +27,9 @@ class OTTTSequential(nn.Sequential):
     """
 
     def forward(self, input: Any) -> Any:
+        """``[N, *]`` through the modules; ``bool``/integer spikes are taken as floats."""
+        if isinstance(input, torch.Tensor) and not input.is_floating_point():
+            input = floating_input(self, input, *self.parameters())
         for module in self:
             if not isinstance(input, list):
                 input = module(input)

@@ -69,7 +69,8 @@ class FoldedLayer(StepModule):
         """``[N, *] -> [N, *']`` in ``'s'``; ``[T, N, *] -> [T, N, *']`` in ``'m'``."""
         multi_step = self.step_mode == "m"
         self.input_layout().check(self, x, multi_step)
-        x = floating_input(self, x, *self.parameters(recurse=False))
+        if not x.is_floating_point():
+            x = floating_input(self, x, *self.parameters(recurse=False))
         if not multi_step or not self.folds_time:
             return super().forward(x, *args, **kwargs)
         return unfold(super().forward(fold(x), *args, **kwargs), x.shape[:2])
