@@ -102,7 +102,7 @@ def test_a_call_that_raises_changes_no_state(step_mode):
     bad = torch.zeros(*steps.shape[:-1], 5)
     with pytest.raises(ValueError, match="NeuNorm"):
         neunorm(bad)
-    with pytest.raises(TypeError, match="NeuNorm.*real-valued"):
+    with pytest.raises(TypeError, match=r"NeuNorm.*real-valued"):
         neunorm(steps.to(torch.complex64))
     assert torch.equal(neunorm.x, before)
     assert_close(neunorm(steps), reference(steps), "the next valid call")
