@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -157,3 +159,14 @@ def test_bad_arguments(kwargs, match):
 def test_bad_rank_names_layer_and_layout():
     with pytest.raises(ValueError, match=r"DropConnectLinear.*\[N, in_features\]"):
         DropConnectLinear(3, 2)(torch.randn(2, 2, 3))
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_wrong_in_features_says_what_linear_says(training, step_mode):
+    layer = DropConnectLinear(5, 2, step_mode=step_mode).train(training)
+    x = torch.randn(3, 4) if step_mode == "s" else torch.randn(2, 3, 4)
+    layout = "[N, in_features]" if step_mode == "s" else "[T, N, in_features]"
+    expected = rf"DropConnectLinear \(step_mode='{step_mode}'\) expects input {re.escape(layout)} with in_features=5, got shape"
+    with pytest.raises(ValueError, match=expected):
+        layer(x)

@@ -246,3 +246,8 @@ def test_sub_module_output_shape_is_checked():
 def test_unsupported_step_mode_names_the_class():
     with pytest.raises(ValueError, match="ElementWiseRecurrentContainer"):
         ElementWiseRecurrentContainer(nn.Identity(), torch.add, step_mode="x")
+
+
+def test_feature_counts_get_the_core_message():
+    with pytest.raises(ValueError, match=r"^LinearRecurrentContainer: out_features must be a positive int, got True$"):
+        LinearRecurrentContainer(nn.Identity(), 3, True)

@@ -220,3 +220,21 @@ def test_single_weight_per_unit_raises():
         WSConv2d(2, 2, 1, groups=2)
     with pytest.raises(ValueError, match=r"WSLinear: .*fan_in=1"):
         WSLinear(1, 3)
+
+
+def test_ws_layers_are_layer_conv2d_and_layer_linear():
+    conv, linear = WSConv2d(3, 4, 3), WSLinear(5, 2)
+    assert isinstance(conv, layer.Conv2d) and isinstance(conv, nn.Conv2d)
+    assert isinstance(linear, layer.Linear) and isinstance(linear, nn.Linear)
+    assert list(conv.state_dict()) == ["weight", "bias", "gain"]
+    assert list(linear.state_dict()) == ["weight", "bias", "gain"]
+
+
+def test_weight_initialisation_written_for_layer_conv2d_reaches_ws_layers():
+    net = nn.Sequential(WSConv2d(3, 4, 3), layer.Conv2d(4, 4, 3), layer.Flatten(), WSLinear(4, 2))
+    for module in net.modules():  # the usual loop of ported model code
+        if isinstance(module, (layer.Conv2d, layer.Linear)):
+            nn.init.constant_(module.weight, 0.25)
+            nn.init.zeros_(module.bias)
+    assert all(torch.all(m.weight == 0.25) for m in (net[0], net[1], net[3]))
+    assert all(torch.all(m.bias == 0) for m in (net[0], net[1], net[3]))
