@@ -181,3 +181,21 @@ def test_floating_input_turns_spikes_into_floats():
     assert shapes.floating_input("L", x, weight) is x
     with pytest.raises(TypeError, match="L expects real-valued input"):
         shapes.floating_input("L", torch.ones(2, dtype=torch.complex64))
+
+
+# -- numpy --------------------------------------------------------------------------
+
+
+def test_importing_spikelayers_without_numpy_prints_no_warning(tmp_path):
+    import subprocess
+    import sys
+
+    fake = tmp_path / "numpy"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('raise ModuleNotFoundError("No module named \'numpy\'", name="numpy")\n')
+    code = "import spikelayers\nfrom spikelayers import base, containers, functional, layer\nprint('imported')"
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "", "PYTHONWARNINGS": "default"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "imported"
+    assert "NumPy" not in result.stderr and "Warning" not in result.stderr, result.stderr

@@ -8,8 +8,16 @@ the lazy namespaces :mod:`spikelayers.layer`, :mod:`spikelayers.neuron` and
 from __future__ import annotations
 
 import importlib
+import warnings
 from importlib import metadata
 from typing import Any
+
+# The core does not need numpy. Without it, torch warns at import that it failed to
+# initialise NumPy; importing torch here, with that one warning silenced, keeps
+# ``import spikelayers`` quiet (numpy-based torch features still raise when used).
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
+    import torch  # noqa: F401
 
 try:
     __version__ = metadata.version("spikelayers-core")
