@@ -53,9 +53,43 @@ def test_demo_command_reports_accuracy_and_time(tmp_path, capsys):
     assert cli.main(["demo", "--epochs", "1", "--T", "2", "--no-progress", "--plot", str(plot)]) == 0
     out = capsys.readouterr().out
     assert "test accuracy:" in out and "elapsed:" in out
+    assert f"plot written to {plot.resolve()}" in out
     assert plot.stat().st_size > 10_000
 
 
 def test_demo_rejects_bad_arguments():
     with pytest.raises(SystemExit, match="--epochs must be at least 1"):
         cli.main(["demo", "--epochs", "0"])
+
+
+def test_triton_backend_without_cuda_exits_with_one_line(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: object() if name == "triton" else real_find_spec(name, *a)
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["demo", "--backend", "triton", "--epochs", "1"])
+    message = str(exit_info.value.code)
+    assert "\n" not in message and "CUDA" in message and "--backend torch" in message
+
+
+def test_the_plot_has_integer_time_ticks_and_says_what_each_raster_shows():
+    from spikelayers_demo.plot import build_figure, record_spikes
+    from spikelayers_demo.train import DemoResult, EpochResult
+
+    torch.manual_seed(0)
+    model = DigitsSNN()
+    spikes = record_spikes(model, torch.rand(1, 8, 8), T=3)
+    result = DemoResult(history=[EpochResult(1, 1.0, 0.5, 0.4), EpochResult(2, 0.8, 0.6, 0.5)], elapsed_s=1.0)
+    fig = build_figure(result, spikes)
+    rasters = fig.axes[2:]
+    assert len(rasters) == len(spikes)
+    fig.canvas.draw()
+    for ax, (name, recorded) in zip(rasters, spikes.items()):
+        assert name in ax.get_title() and f"all {recorded.shape[1]} neurons" in ax.get_title()
+        ticks = [t for t in ax.get_xticks() if -0.5 <= t <= 2.5]
+        assert ticks and all(float(t).is_integer() for t in ticks)
+    assert all(float(t).is_integer() for t in fig.axes[0].get_xticks())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import random
 from pathlib import Path
 
@@ -23,7 +24,10 @@ def add_demo_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", default="torch", choices=["torch", "triton"], help="kernel backend of the neurons")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument(
-        "--plot", type=Path, metavar="FILE", help="write a PNG: accuracy curve, firing rates, spike rasters"
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="write a PNG there: accuracy per epoch, firing rate per layer, spike raster of each layer",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     parser.set_defaults(handler=run_demo)
@@ -32,6 +36,25 @@ def add_demo_command(subparsers: argparse._SubParsersAction) -> None:
 def _positive(name: str, value: int) -> None:
     if value < 1:
         raise SystemExit(f"spikelayers demo: --{name} must be at least 1, got {value}")
+
+
+def _check_backend(backend: str, device: torch.device) -> None:
+    """Exit with one line saying why, when the ``triton`` backend cannot run here."""
+    if backend != "triton":
+        return
+    if importlib.util.find_spec("triton") is None:
+        raise SystemExit(
+            "spikelayers demo: --backend triton needs the triton package: pip install 'spikelayers[triton]'"
+        )
+    if not torch.cuda.is_available():
+        raise SystemExit(
+            "spikelayers demo: --backend triton runs on CUDA GPUs and this machine has none "
+            "(torch.cuda.is_available() is False); use --backend torch"
+        )
+    if device.type != "cuda":
+        raise SystemExit(
+            f"spikelayers demo: --backend triton runs on CUDA GPUs; add --device cuda (got --device {device})"
+        )
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -43,9 +66,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
     for name in ("epochs", "T", "batch_size"):
         _positive(name.replace("_", "-"), getattr(args, name))
+    device = torch.device(args.device)
+    _check_backend(args.backend, device)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
-    device = torch.device(args.device)
     train_data, test_data = load_digits_split(seed=args.seed)
     model = DigitsSNN().to(device)
     if args.backend != "torch":
@@ -75,7 +99,7 @@ def run_demo(args: argparse.Namespace) -> int:
         from .plot import record_spikes, write_figure
 
         write_figure(args.plot, result, record_spikes(model, test_data[0][0].to(device), args.T))
-        print(f"wrote {args.plot}")
+        print(f"plot written to {args.plot.resolve()}")
     print(f"test accuracy: {100 * result.test_accuracy:.2f}%")
     print(f"elapsed: {result.elapsed_s:.1f} s")
     return 0
