@@ -14,6 +14,7 @@ from torch import nn
 
 from .base import MemoryModule, StepModule
 from .empty import empty_sequence_output
+from .shapes import fold, unfold
 from .validators import non_negative_int
 
 __all__ = [
@@ -179,11 +180,10 @@ def seq_to_ann_forward(
     modules = stateless_module if isinstance(stateless_module, (list, tuple)) else (stateless_module,)
     if x_seq.shape[0] == 0:
         return empty_sequence_output(x_seq, modules)
-    time_steps, batch = x_seq.shape[0], x_seq.shape[1]
-    y = x_seq.flatten(0, 1)
+    y = fold(x_seq)
     for module in modules:
         y = module(y)
-    return y.unflatten(0, (time_steps, batch))
+    return unfold(y, x_seq.shape[:2])
 
 
 def delay(x_seq: torch.Tensor, delay_steps: int) -> torch.Tensor:

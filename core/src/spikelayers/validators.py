@@ -11,7 +11,7 @@ import math
 import numbers
 import operator
 
-__all__ = ["non_negative_int", "positive_int", "probability", "tau"]
+__all__ = ["non_negative_int", "non_negative_number", "positive_int", "probability", "tau"]
 
 
 def positive_int(layer: str, name: str, value: object) -> int:
@@ -38,6 +38,16 @@ def probability(layer: str, name: str, value: object, *, include_one: bool = Tru
     number = float(value)
     if not (0.0 <= number <= 1.0) or (not include_one and number == 1.0):
         raise ValueError(f"{layer}: {name} must satisfy 0 <= {name} {upper}, got {value!r}")
+    return number
+
+
+def non_negative_number(layer: str, name: str, value: object) -> float:
+    """``value`` as a finite ``float`` ``>= 0`` (an epsilon, a rate)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{layer}: {name} must be a non-negative number, got {value!r}")
+    number = float(value)
+    if not (number >= 0.0 and math.isfinite(number)):
+        raise ValueError(f"{layer}: {name} must be a non-negative number, got {value!r}")
     return number
 
 

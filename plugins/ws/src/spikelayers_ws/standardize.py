@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from spikelayers.validators import non_negative_number
+
 
 def fan_in_of(weight: torch.Tensor) -> int:
     """The number of weights of one output unit (everything but dim 0)."""
@@ -44,6 +46,4 @@ def standardize_weight(weight: torch.Tensor, gain: torch.Tensor | None, eps: flo
 
 def check_eps(name: str, eps: float) -> float:
     """``eps`` as a float; ``ValueError`` naming ``name`` unless it is a non-negative number."""
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
-        raise ValueError(f"{name}: eps must be a non-negative number, got {eps!r}")
-    return float(eps)
+    return non_negative_number(name, "eps", eps)
