@@ -170,3 +170,12 @@ def test_wrong_in_features_says_what_linear_says(training, step_mode):
     expected = rf"DropConnectLinear \(step_mode='{step_mode}'\) expects input {re.escape(layout)} with in_features=5, got shape"
     with pytest.raises(ValueError, match=expected):
         layer(x)
+
+
+def test_a_step_that_raises_keeps_no_invariant_mask():
+    layer = DropConnectLinear(4, 3, invariant=True, activation=nn.Identity())
+    with pytest.raises(RuntimeError):
+        layer(torch.randn(2, 4, dtype=torch.float64))  # float64 input, float32 weights: torch refuses
+    assert layer.weight_mask is None and layer.bias_mask is None
+    y = layer(torch.randn(2, 4))
+    assert y.shape == (2, 3) and layer.weight_mask.shape == (2, 3, 4)

@@ -101,14 +101,22 @@ class DropConnectLinear(nn.Linear, MemoryModule):
         return keep_weight, keep_bias
 
     def _masks(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if not self.invariant:
+        """The masks of this step: new ones, or the kept ones of an invariant layer.
+
+        New masks of an invariant layer are stored by :meth:`_keep` once the step that
+        drew them has succeeded, so a call that raises keeps no mask.
+        """
+        if not self.invariant or self.weight_mask is None:
             return self.drop(batch_size)
-        if self.weight_mask is None:
-            self.weight_mask, self.bias_mask = self.drop(batch_size)
-        else:
-            probe = torch.empty(0, device=self.weight.device)
-            self.memory_like("weight_mask", probe, shape=(batch_size, *self.weight.shape))
+        probe = torch.empty(0, device=self.weight.device)
+        self.memory_like("weight_mask", probe, shape=(batch_size, *self.weight.shape))
         return self.weight_mask, self.bias_mask
+
+    def _keep(self, masks: tuple[torch.Tensor, torch.Tensor | None], y: torch.Tensor) -> torch.Tensor:
+        """Store newly drawn invariant masks, after the step that drew them succeeded; return ``y``."""
+        if self.invariant and self.weight_mask is None:
+            self.weight_mask, self.bias_mask = masks
+        return y
 
     def _masked_linear(self, x: torch.Tensor, masks: tuple[torch.Tensor, torch.Tensor | None]) -> torch.Tensor:
         """``x`` ``[N, in]`` or ``[T, N, in]`` through the per-sample masked weights -> ``[..., N, out]``."""
@@ -150,7 +158,8 @@ class DropConnectLinear(nn.Linear, MemoryModule):
         x = self._check(x, False)
         if not self.training:
             return self._sample_average(*self._moments(x))
-        return self.activation(self._masked_linear(x, self._masks(x.shape[0])))
+        masks = self._masks(x.shape[0])
+        return self._keep(masks, self.activation(self._masked_linear(x, masks)))
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """A sequence, ``[T, N, in_features] -> [T, N, out_features]``."""
@@ -160,8 +169,8 @@ class DropConnectLinear(nn.Linear, MemoryModule):
         if self.training and not self.invariant:
             return torch.stack([self.single_step_forward(x) for x in x_seq])
         if self.training:
-            y = self._masked_linear(x_seq, self._masks(x_seq.shape[1]))
-            return self._activate_sequence(y)
+            masks = self._masks(x_seq.shape[1])
+            return self._keep(masks, self._activate_sequence(self._masked_linear(x_seq, masks)))
         mean, std = self._moments(x_seq)
         return torch.stack([self._sample_average(m, s) for m, s in zip(mean, std)])
 
