@@ -475,4 +475,3 @@ class _restored_on_error:
         if kind is not None:
             self.module._memories.clear()
             self.module._memories.update(self.saved)
-

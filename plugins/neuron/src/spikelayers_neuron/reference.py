@@ -87,10 +87,9 @@ def reference_izhikevich_multi_step(
         w = w + (config.a * (h - config.v_rest) - w) / config.tau_w
         spike = config.surrogate(h - config.v_threshold)
         spike_r = spike.detach() if config.detach_reset else spike
-        if config.v_reset is None:
-            v = h - config.v_threshold * spike_r
-        else:
-            v = (1.0 - spike_r) * h + spike * config.v_reset
+        # the spike that scales v_reset is never detached
+        hard = (1.0 - spike_r) * h + spike * config.v_reset if config.v_reset is not None else None
+        v = h - config.v_threshold * spike_r if hard is None else hard
         w = w + config.b * spike
         spikes.append(spike)
         potentials.append(v)
