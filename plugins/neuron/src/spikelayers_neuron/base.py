@@ -124,10 +124,11 @@ class SimpleBaseNode(MemoryModule):
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step ``[N, *] -> [N, *]``: charge, fire, reset; returns the spike."""
         x = float_input(self, x, "[N, *]", 1)
-        self.neuronal_charge(x)
-        spike = self.neuronal_fire()
-        self.neuronal_reset(spike)
-        return spike
+        with _restored_on_error(self):
+            self.neuronal_charge(x)
+            spike = self.neuronal_fire()
+            self.neuronal_reset(spike)
+            return spike
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """``[T, N, *] -> [T, N, *]``: a loop of :meth:`single_step_forward`."""
@@ -274,11 +275,12 @@ class BaseNode(MemoryModule):
         kernel = self._multi_step_kernel(x.device, "torch")
         if kernel is not None:
             return self._fused_forward(kernel, x.unsqueeze(0), False)[0]
-        self.v_float_to_tensor(x)
-        self.neuronal_charge(x)
-        spike = self.neuronal_fire()
-        self.neuronal_reset(spike)
-        return spike
+        with _restored_on_error(self):
+            self.v_float_to_tensor(x)
+            self.neuronal_charge(x)
+            spike = self.neuronal_fire()
+            self.neuronal_reset(spike)
+            return spike
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """A sequence ``[T, N, *] -> [T, N, *]`` (spikes); ``v`` ends at the last step's
@@ -442,13 +444,14 @@ class AdaptBaseNode(BaseNode):
         kernel = self._multi_step_kernel(x.device, "torch")
         if kernel is not None:
             return self._fused_forward(kernel, x.unsqueeze(0), False)[0]
-        self.v_float_to_tensor(x)
-        self.w_float_to_tensor(x)
-        self.neuronal_charge(x)
-        self.neuronal_adaptation()
-        spike = self.neuronal_fire()
-        self.neuronal_reset(spike)
-        return spike
+        with _restored_on_error(self):
+            self.v_float_to_tensor(x)
+            self.w_float_to_tensor(x)
+            self.neuronal_charge(x)
+            self.neuronal_adaptation()
+            spike = self.neuronal_fire()
+            self.neuronal_reset(spike)
+            return spike
 
     def extra_repr(self) -> str:
         return (
