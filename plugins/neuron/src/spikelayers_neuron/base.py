@@ -123,7 +123,7 @@ class SimpleBaseNode(MemoryModule):
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step ``[N, *] -> [N, *]``: charge, fire, reset; returns the spike."""
-        x = float_input(self, x, "[N, *]", 1)
+        x = float_input(self, x, "[N, *]", 0)
         with _restored_on_error(self):
             self.neuronal_charge(x)
             spike = self.neuronal_fire()
@@ -271,7 +271,7 @@ class BaseNode(MemoryModule):
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step ``[N, *] -> [N, *]``: charge, fire and reset; returns the spike."""
-        x = float_input(self, x, "[N, *]", 1)
+        x = float_input(self, x, "[N, *]", 0)
         kernel = self._multi_step_kernel(x.device, "torch")
         if kernel is not None:
             return self._fused_forward(kernel, x.unsqueeze(0), False)[0]
@@ -440,7 +440,7 @@ class AdaptBaseNode(BaseNode):
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step ``[N, *] -> [N, *]``: charge, adaptation, fire, reset; returns the spike."""
-        x = float_input(self, x, "[N, *]", 1)
+        x = float_input(self, x, "[N, *]", 0)
         kernel = self._multi_step_kernel(x.device, "torch")
         if kernel is not None:
             return self._fused_forward(kernel, x.unsqueeze(0), False)[0]

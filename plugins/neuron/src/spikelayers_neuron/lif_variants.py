@@ -37,7 +37,7 @@ class LIAFNode(LIFNode):
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step ``[N, *] -> [N, *]``: charge, analog output, fire and reset; returns the output."""
-        x = float_input(self, x, "[N, *]", 1)
+        x = float_input(self, x, "[N, *]", 0)
         self.v_float_to_tensor(x)
         self.neuronal_charge(x)
         y = self.act(self.v - self.v_threshold) if self.threshold_related else self.act(self.v)
