@@ -22,8 +22,8 @@ class LIAFNode(LIFNode):
     Args:
         act: the activation applied to the charged potential ``H`` ``[N, *]``.
         threshold_related: ``True`` for ``act(H - v_threshold)``, ``False`` for ``act(H)``.
-        *args, **kwargs: the parameters of :class:`~spikelayers_neuron.node.LIFNode`
-            (``backend`` must be ``'torch'``).
+        *args: the positional parameters of :class:`~spikelayers_neuron.node.LIFNode`.
+        **kwargs: its keyword parameters (``backend`` must be ``'torch'``).
     """
 
     supported_backends = ("torch",)

@@ -244,7 +244,8 @@ class MultiArgsSurrogateFunctionBase(_SurrogateMixin, nn.Module):
     Args:
         spiking: ``True`` for a Heaviside forward with the surrogate backward,
             ``False`` for the smooth primitive in both passes.
-        *args, **kwargs: ignored (the subclass stores its own parameters).
+        *args: ignored (the subclass stores its own parameters).
+        **kwargs: ignored.
     """
 
     def __init__(self, spiking: bool, *args: Any, **kwargs: Any) -> None:
