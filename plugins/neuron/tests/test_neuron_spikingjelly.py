@@ -49,6 +49,8 @@ def _run(node, x, mode):
 @pytest.mark.parametrize("mode", ["s", "m"])
 def test_neuron_matches_spikingjelly(name, kwargs, mode):
     x = torch.randn(8, 3, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 1.2 + 0.7
+    if name == "EIFNode":  # a smaller drive: with a soft reset the exponential diverges to inf
+        x = x * 0.5
     ours = getattr(neuron, name)(**kwargs).double()
     theirs = getattr(sj_neuron, name)(**kwargs).double()
     if name == "KLIFNode":

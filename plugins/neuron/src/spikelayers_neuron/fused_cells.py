@@ -22,7 +22,8 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
-from .cells import CellConfig, IzhikevichConfig, cell_charge, cell_partials, izhikevich_charge
+from .cells import CellConfig, IzhikevichConfig
+from .fused import _step_backward
 from .reference import reference_cell_multi_step, reference_izhikevich_multi_step
 from .surrogate import apply_derivative_, fused_derivative
 
@@ -47,6 +48,50 @@ def _reset_slope(h: torch.Tensor, spike: torch.Tensor, sg: torch.Tensor, config:
     return slope if config.detach_reset else slope + (config.v_reset - h) * sg
 
 
+def _charge_into(
+    x: torch.Tensor,
+    v: torch.Tensor,
+    k: torch.Tensor | None,
+    config: CellConfig,
+    out: torch.Tensor,
+    scratch: torch.Tensor,
+) -> torch.Tensor:
+    """:func:`~spikelayers_neuron.cells.cell_charge` written into ``out`` in place (same maths,
+    rearranged): QIF ``(x + a0 v**2 + (tau - a0 (v_rest + v_c)) v + a0 v_rest v_c) / tau``;
+    EIF ``(x + v_rest + (tau - 1) v + delta_T e) / tau`` with ``e = exp((v - theta_rh) /
+    delta_T)``; KLIF ``relu(k H)`` of the LIF charge ``H``."""
+    if config.cell == "qif":
+        tau, v_c, a0, v_rest = config.params
+        h = torch.addcmul(x, v, v, value=a0, out=out).add_(v, alpha=tau - a0 * (v_rest + v_c))
+        if v_rest * v_c != 0.0:
+            h.add_(a0 * v_rest * v_c)
+        return h.mul_(1.0 / tau)
+    if config.cell == "eif":
+        tau, delta_T, theta_rh, v_rest = config.params
+        e = torch.sub(v, theta_rh, out=scratch).mul_(1.0 / delta_T).exp_()
+        h = torch.add(x, e, alpha=delta_T, out=out).add_(v, alpha=tau - 1.0)
+        if v_rest != 0.0:
+            h.add_(v_rest)
+        return h.mul_(1.0 / tau)
+    tau, decay_input, v_rest = config.params
+    if decay_input:  # v + (x + v_rest - v) / tau
+        target = x if v_rest == 0.0 else torch.add(x, v_rest, out=scratch)
+        h = torch.lerp(v, target, 1.0 / tau, out=out)
+    else:  # v (1 - 1/tau) + x + v_rest / tau
+        h = torch.add(x, v, alpha=1.0 - 1.0 / tau, out=out)
+        if v_rest != 0.0:
+            h.add_(v_rest / tau)
+    return h.mul_(k).relu_()
+
+
+def _reset_into(h: torch.Tensor, spike: torch.Tensor, config: Any, out: torch.Tensor) -> torch.Tensor:
+    """The reset's value ``[N, *]`` written into ``out``."""
+    if config.v_reset is None:
+        return torch.sub(h, spike, alpha=config.v_threshold, out=out)
+    v = torch.addcmul(h, h, spike, value=-1.0, out=out)
+    return v.add_(spike, alpha=config.v_reset) if config.v_reset != 0.0 else v
+
+
 class FusedCellFunction(torch.autograd.Function):
     """``(x_seq [T, N, *], v0 [N, *], k, config) -> (spike_seq, v_seq [T, N, *] or v_T [N, *])``."""
 
@@ -60,12 +105,17 @@ class FusedCellFunction(torch.autograd.Function):
         v_seq = torch.empty_like(x_seq) if config.store_v_seq else None
         h_steps: list[torch.Tensor] = []
         v = v0.to(dtype)
+        v_buffer = torch.empty_like(v)
+        scratch = torch.empty_like(v)
+        same = dtype == x_seq.dtype
         for t in range(x_seq.shape[0]):
-            h = cell_charge(x_seq[t].to(dtype), v, k_value, config)
-            spike = (h >= config.v_threshold).to(dtype)
-            spikes[t] = spike
-            v = _reset(h, spike, config.v_threshold, config.v_reset)
-            if v_seq is not None:
+            x = x_seq[t] if same else x_seq[t].to(dtype)
+            h = _charge_into(x, v, k_value, config, torch.empty_like(v), scratch)
+            spike = torch.ge(h, config.v_threshold, out=spikes[t] if same else scratch)
+            if not same:
+                spikes[t] = spike
+            v = _reset_into(h, spike, config, v_seq[t] if v_seq is not None and same else v_buffer)
+            if v_seq is not None and not same:
                 v_seq[t] = v
             h_steps.append(h)
         ctx.config, ctx.k_value, ctx.h_steps = config, k_value, h_steps
@@ -73,7 +123,7 @@ class FusedCellFunction(torch.autograd.Function):
         ctx.save_for_backward(v0)
         if v_seq is not None:
             return spikes, v_seq
-        return spikes, v.to(v0.dtype) if h_steps else v0.clone()
+        return spikes, v.to(v0.dtype, copy=True) if h_steps else v0.clone()
 
     @staticmethod
     @once_differentiable
@@ -86,33 +136,69 @@ class FusedCellFunction(torch.autograd.Function):
         h_steps: list[torch.Tensor] = ctx.h_steps
         k = ctx.k_value
         T = len(h_steps)
-        v0 = v0.to(h_steps[0].dtype) if T else v0
+        if T == 0:
+            return torch.empty((0, *v0.shape), dtype=x_dtype, device=v0.device), grad_v, None, None
+        dtype = h_steps[0].dtype
+        v0 = v0.to(dtype)
         grad_x = torch.empty((T, *v0.shape), dtype=x_dtype, device=v0.device)
         grad_k = torch.zeros((), dtype=torch.float64, device=v0.device) if k is not None else None
-        gv = torch.zeros_like(v0)
-        if grad_v is not None and not config.store_v_seq:
-            gv = gv + grad_v.to(gv.dtype)
+        gv = torch.zeros_like(v0) if grad_v is None or config.store_v_seq else grad_v.to(dtype, copy=True)
+        gh = torch.empty_like(v0)
+        scratch, not_fired, factor = torch.empty_like(v0), torch.empty_like(v0), torch.empty_like(v0)
+        zeros = torch.zeros_like(v0) if grad_spike is None else None
         for t in range(T - 1, -1, -1):
             h = h_steps[t]
             if grad_v is not None and config.store_v_seq:
-                gv = gv + grad_v[t].to(gv.dtype)
-            spike = (h >= config.v_threshold).to(h.dtype)
-            sg = apply_derivative_(config.surrogate, h - config.v_threshold)
-            gh = _reset_slope(h, spike, sg, config) * gv
-            if grad_spike is not None:
-                gh = gh + sg * grad_spike[t].to(sg.dtype)
+                gv.add_(grad_v[t])
+            apply_derivative_(config.surrogate, torch.sub(h, config.v_threshold, out=gh))
+            grad_spike_t = zeros if grad_spike is None else grad_spike[t]
+            if grad_spike is not None and grad_spike_t.dtype != dtype:
+                grad_spike_t = grad_spike_t.to(dtype)
+            _step_backward(gh, h, grad_spike_t, gv, 1.0, config, scratch, not_fired)  # gh <- dL/dh_t
             if t > 0:
                 prev = h_steps[t - 1]
-                v_prev = _reset(prev, (prev >= config.v_threshold).to(prev.dtype), config.v_threshold, config.v_reset)
+                v_prev = _reset_into(prev, torch.ge(prev, config.v_threshold, out=not_fired), config, factor)
             else:
-                v_prev = v0
-            dh_dx, dh_dv, dh_dk = cell_partials(v_prev, h, k, config)
-            grad_x[t] = gh * dh_dx
-            if grad_k is not None and dh_dk is not None:
-                grad_k += (gh * dh_dk).sum(dtype=torch.float64)
-            gv = gh * dh_dv
+                v_prev = torch.clone(v0) if config.cell != "klif" else v0
+            _chain_(gh, h, v_prev, k, config, grad_x[t], gv, grad_k)
         grad_k_out = grad_k.to(k_dtype) if grad_k is not None and ctx.needs_input_grad[2] else None
         return grad_x, gv.to(v_dtype) if ctx.needs_input_grad[1] else None, grad_k_out, None
+
+
+def _chain_(
+    gh: torch.Tensor,
+    h: torch.Tensor,
+    v_prev: torch.Tensor,
+    k: torch.Tensor | None,
+    config: CellConfig,
+    grad_x: torch.Tensor,
+    gv: torch.Tensor,
+    grad_k: torch.Tensor | None,
+) -> None:
+    """Write ``dL/dx_t`` into ``grad_x`` and ``dL/dv_{t-1}`` into ``gv`` (and add to
+    ``grad_k``) from ``gh = dL/dh_t``, with the partials of :func:`cells.cell_partials`.
+    ``v_prev`` may be overwritten."""
+    if config.cell == "qif":
+        tau, v_c, a0, v_rest = config.params
+        torch.mul(gh, 1.0 / tau, out=grad_x)
+        # dh/dv = 1 + a0 (2 v - v_rest - v_c) / tau
+        dv = v_prev.mul_(2.0 * a0 / tau).add_(1.0 - a0 * (v_rest + v_c) / tau)
+        torch.mul(gh, dv, out=gv)
+        return
+    if config.cell == "eif":
+        tau, delta_T, theta_rh, _ = config.params
+        torch.mul(gh, 1.0 / tau, out=grad_x)
+        # dh/dv = 1 + (exp((v - theta_rh) / delta_T) - 1) / tau
+        dv = v_prev.sub_(theta_rh).mul_(1.0 / delta_T).exp_().mul_(1.0 / tau).add_(1.0 - 1.0 / tau)
+        torch.mul(gh, dv, out=gv)
+        return
+    tau, decay_input, _ = config.params
+    assert k is not None and grad_k is not None
+    # dF/dk = H where F = relu(k H) > 0, i.e. F / k; elsewhere F = 0 and dF/dk = 0.
+    grad_k += torch.where(k != 0, torch.dot(gh.reshape(-1), h.reshape(-1)).to(torch.float64) / k, 0.0)
+    gh.mul_(h > 0).mul_(k)
+    torch.mul(gh, 1.0 / tau if decay_input else 1.0, out=grad_x)
+    torch.mul(gh, 1.0 - 1.0 / tau, out=gv)
 
 
 def cell_multi_step(
@@ -151,26 +237,40 @@ class FusedIzhikevichFunction(torch.autograd.Function):
     def forward(
         ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, w0: torch.Tensor, config: IzhikevichConfig
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        c = config
         dtype = compute_dtype(x_seq)
+        same = dtype == x_seq.dtype
         spikes = torch.empty_like(x_seq)
-        v_seq = torch.empty_like(x_seq) if config.store_v_seq else None
+        v_seq = torch.empty_like(x_seq) if c.store_v_seq else None
         h_steps: list[torch.Tensor] = []
         v, w = v0.to(dtype), w0.to(dtype)
+        v_buffer, w_buffer, scratch = torch.empty_like(v), torch.empty_like(v), torch.empty_like(v)
         for t in range(x_seq.shape[0]):
-            h = izhikevich_charge(x_seq[t].to(dtype), v, w, config)
-            w = w + (config.a * (h - config.v_rest) - w) / config.tau_w
-            spike = (h >= config.v_threshold).to(dtype)
-            spikes[t] = spike
-            v = _reset(h, spike, config.v_threshold, config.v_reset)
-            w = w + config.b * spike
-            if v_seq is not None:
+            x = x_seq[t] if same else x_seq[t].to(dtype)
+            # H = (x + a0 v^2 + (tau - a0 (v_rest + v_c)) v + a0 v_rest v_c - w) / tau
+            h = torch.addcmul(x, v, v, value=c.a0, out=torch.empty_like(v))
+            h.add_(v, alpha=c.tau - c.a0 * (c.v_rest + c.v_c)).sub_(w)
+            if c.v_rest * c.v_c != 0.0:
+                h.add_(c.a0 * c.v_rest * c.v_c)
+            h.mul_(1.0 / c.tau)
+            # w <- w (1 - 1/tau_w) + a (H - v_rest) / tau_w, then + b S
+            w = torch.mul(w, 1.0 - 1.0 / c.tau_w, out=w_buffer).add_(h, alpha=c.a / c.tau_w)
+            if c.a * c.v_rest != 0.0:
+                w.add_(-c.a * c.v_rest / c.tau_w)
+            spike = torch.ge(h, c.v_threshold, out=spikes[t] if same else scratch)
+            if not same:
+                spikes[t] = spike
+            v = _reset_into(h, spike, c, v_seq[t] if v_seq is not None and same else v_buffer)
+            if v_seq is not None and not same:
                 v_seq[t] = v
+            if c.b != 0.0:
+                w.add_(spike, alpha=c.b)
             h_steps.append(h)
         ctx.config, ctx.h_steps = config, h_steps
         ctx.dtypes = (x_seq.dtype, v0.dtype, w0.dtype)
         ctx.save_for_backward(v0)
-        v_out = v_seq if v_seq is not None else (v.to(v0.dtype) if h_steps else v0.clone())
-        return spikes, v_out, w.to(w0.dtype) if h_steps else w0.clone()
+        v_out = v_seq if v_seq is not None else (v.to(v0.dtype, copy=True) if h_steps else v0.clone())
+        return spikes, v_out, w.to(w0.dtype, copy=True) if h_steps else w0.clone()
 
     @staticmethod
     @once_differentiable
@@ -182,36 +282,46 @@ class FusedIzhikevichFunction(torch.autograd.Function):
         x_dtype, v_dtype, w_dtype = ctx.dtypes
         h_steps: list[torch.Tensor] = ctx.h_steps
         T = len(h_steps)
-        v0 = v0.to(h_steps[0].dtype) if T else v0
+        if T == 0:
+            return torch.empty((0, *v0.shape), dtype=x_dtype, device=v0.device), grad_v, grad_w, None
+        dtype = h_steps[0].dtype
+        v0 = v0.to(dtype)
         grad_x = torch.empty((T, *v0.shape), dtype=x_dtype, device=v0.device)
-        gv = torch.zeros_like(v0)
-        if grad_v is not None and not c.store_v_seq:
-            gv = gv + grad_v.to(gv.dtype)
-        gw = torch.zeros_like(v0) if grad_w is None else grad_w.to(v0.dtype)
+        gv = torch.zeros_like(v0) if grad_v is None or c.store_v_seq else grad_v.to(dtype, copy=True)
+        gw = torch.zeros_like(v0) if grad_w is None else grad_w.to(dtype, copy=True)
+        gh, grad_s, mask, v_prev = (torch.empty_like(v0) for _ in range(4))
         for t in range(T - 1, -1, -1):
             h = h_steps[t]
             if grad_v is not None and c.store_v_seq:
-                gv = gv + grad_v[t].to(gv.dtype)
-            spike = (h >= c.v_threshold).to(h.dtype)
-            sg = apply_derivative_(c.surrogate, h - c.v_threshold)
-            if c.v_reset is None:
-                dv_dh = torch.ones_like(h)
-                dv_ds = 0.0 if c.detach_reset else -c.v_threshold
-            else:
-                dv_dh = 1.0 - spike
-                dv_ds = c.v_reset if c.detach_reset else c.v_reset - h
-            grad_s = gv * dv_ds + gw * c.b
+                gv.add_(grad_v[t])
+            apply_derivative_(c.surrogate, torch.sub(h, c.v_threshold, out=gh))  # gh <- sg
+            # the spike's total gradient: dL/ds + gv dv/ds + gw b
+            torch.mul(gw, c.b, out=grad_s)
             if grad_spike is not None:
-                grad_s = grad_s + grad_spike[t].to(gv.dtype)
-            gh = sg * grad_s + gv * dv_dh + gw * (c.a / c.tau_w)
+                grad_s.add_(grad_spike[t])
+            if c.v_reset is None:
+                if not c.detach_reset:
+                    grad_s.add_(gv, alpha=-c.v_threshold)
+            else:  # the spike that scales v_reset is never detached
+                grad_s.add_(gv, alpha=c.v_reset)
+                if not c.detach_reset:
+                    grad_s.addcmul_(gv, h, value=-1.0)
+            gh.mul_(grad_s)
+            if c.v_reset is None:
+                gh.add_(gv)
+            else:
+                gh.addcmul_(gv, torch.lt(h, c.v_threshold, out=mask))
+            gh.add_(gw, alpha=c.a / c.tau_w)  # gh = dL/dH
+            torch.mul(gh, 1.0 / c.tau, out=grad_x[t])
+            gw.mul_(1.0 - 1.0 / c.tau_w).add_(gh, alpha=-1.0 / c.tau)
             if t > 0:
                 prev = h_steps[t - 1]
-                v_prev = _reset(prev, (prev >= c.v_threshold).to(prev.dtype), c.v_threshold, c.v_reset)
+                _reset_into(prev, torch.ge(prev, c.v_threshold, out=mask), c, v_prev)
             else:
-                v_prev = v0
-            grad_x[t] = gh / c.tau
-            gw = gw * (1.0 - 1.0 / c.tau_w) - gh / c.tau
-            gv = gh * (1.0 + c.a0 * (2.0 * v_prev - c.v_rest - c.v_c) / c.tau)
+                v_prev.copy_(v0)
+            # dH/dv = 1 + a0 (2 v - v_rest - v_c) / tau
+            v_prev.mul_(2.0 * c.a0 / c.tau).add_(1.0 - c.a0 * (c.v_rest + c.v_c) / c.tau)
+            torch.mul(gh, v_prev, out=gv)
         return grad_x, gv.to(v_dtype), gw.to(w_dtype), None
 
 
