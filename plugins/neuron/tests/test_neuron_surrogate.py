@@ -259,3 +259,12 @@ def test_fused_kernels_use_a_derivative_only_when_it_matches_the_forward():
     assert fused_derivative(OwnSpikingFunction()) is None
     assert fused_derivative(OwnEverything()) is not None
     assert fused_derivative(torch.nn.Sigmoid()) is None
+
+
+def test_check_manual_grad(capsys):
+    def s2nn_apply(x, alpha, beta):
+        return sg.s2nn.apply(x, alpha, beta)
+
+    difference = namespace.check_manual_grad(S2NN.primitive_function, s2nn_apply, alpha=4.0, beta=1.0)
+    assert difference < 1e-4 and "max abs difference" in capsys.readouterr().out
+    assert namespace.check_manual_grad(Sigmoid.primitive_function, ATan.spiking_function, 4.0) > 0.1

@@ -61,6 +61,7 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
             "leaky_k_relu": "spikelayers_neuron.surrogate:leaky_k_relu",
             "fake_numerical_gradient": "spikelayers_neuron.surrogate:fake_numerical_gradient",
             "log_tailed_relu": "spikelayers_neuron.surrogate:log_tailed_relu",
+            "check_manual_grad": "spikelayers_neuron.surrogate:check_manual_grad",
         },
     }
 

@@ -745,6 +745,30 @@ class LogTailedReLU(SurrogateFunctionBase):
         return _log_tailed_relu_gradient(x, self.alpha)
 
 
+def check_manual_grad(
+    primitive_function: Callable[..., torch.Tensor],
+    spiking_function: Callable[..., torch.Tensor],
+    *args: Any,
+    **kwargs: Any,
+) -> float:
+    """Compare a hand-written surrogate backward with autograd of its primitive.
+
+    Backpropagates ``primitive_function(x, *args, **kwargs).sum()`` and
+    ``spiking_function(x, *args, **kwargs).sum()`` on ``x = arange(-2, 2, 1/256)``,
+    prints both gradients' largest absolute difference and where it occurs, and
+    returns that difference.
+    """
+    x = torch.arange(-2.0, 2.0, 1 / 256)
+    x_primitive = x.clone().requires_grad_()
+    primitive_function(x_primitive, *args, **kwargs).sum().backward()
+    x_spiking = x.clone().requires_grad_()
+    spiking_function(x_spiking, *args, **kwargs).sum().backward()
+    difference = (x_primitive.grad - x_spiking.grad).abs()
+    index = int(difference.argmax())
+    print(f"max abs difference {float(difference[index]):.6g} at x = {float(x[index]):.6g}")
+    return float(difference[index])
+
+
 #: Every surrogate class of the module, in the reference's order.
 SURROGATE_CLASSES: tuple[type[nn.Module], ...] = (
     PiecewiseQuadratic,
