@@ -1,0 +1,174 @@
+"""Triton kernels of the QIF and EIF neurons' multi-step path (forward and backward).
+
+Each program owns a block of neurons and loops over ``T`` (forward) and back (backward),
+in float32 whatever the storage dtype; the recurrence is that of
+:mod:`spikelayers_neuron.fused_cells` and the readable definition is
+:func:`spikelayers_neuron.reference.reference_cell_multi_step`. KLIF and surrogates
+without a Triton derivative run the PyTorch kernel. This module imports triton; the
+kernel registry loads it only when the ``'triton'`` backend is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import triton
+import triton.language as tl
+from torch.autograd.function import once_differentiable
+
+from .cells import CellConfig
+from .fused_cells import cell_multi_step
+from .triton_kernel import BLOCK, SURROGATE_IDS, _surrogate_derivative
+
+CELL_IDS = {"qif": 0, "eif": 1}
+
+
+@triton.jit
+def _charge(x, v, p0, p1, p2, p3, CELL: tl.constexpr):
+    """QIF (p = tau, v_c, a0, v_rest) or EIF (p = tau, delta_T, theta_rh, v_rest)."""
+    if CELL == 0:
+        h = v + (x + p2 * (v - p3) * (v - p1)) / p0
+    else:
+        h = v + (x + p3 - v + p1 * tl.exp((v - p2) / p1)) / p0
+    return h
+
+
+@triton.jit
+def _charge_slope(v, p0, p1, p2, p3, CELL: tl.constexpr):
+    """``dh/dv`` at the potential ``v`` before the charge."""
+    if CELL == 0:
+        slope = 1.0 + p2 * (2.0 * v - p3 - p1) / p0
+    else:
+        slope = 1.0 + (tl.exp((v - p2) / p1) - 1.0) / p0
+    return slope
+
+
+@triton.jit
+def _reset(h, spike, v_th, v_reset, HARD: tl.constexpr):
+    if HARD:  # noqa: SIM108 (a constexpr branch)
+        v = h - h * spike + v_reset * spike
+    else:
+        v = h - v_th * spike
+    return v
+
+
+@triton.jit
+def _cell_forward_kernel(
+    x_ptr, v0_ptr, s_ptr, h_ptr, v_ptr, p0, p1, p2, p3, v_th, v_reset, T, M,
+    CELL: tl.constexpr, HARD: tl.constexpr, STORE_V: tl.constexpr, BLOCK_SIZE: tl.constexpr,
+):  # fmt: skip
+    offsets = tl.program_id(0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < M
+    v = tl.load(v0_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+    for t in range(T):
+        x = tl.load(x_ptr + t * M + offsets, mask=mask, other=0.0).to(tl.float32)
+        h = _charge(x, v, p0, p1, p2, p3, CELL)
+        spike = (h >= v_th).to(tl.float32)
+        v = _reset(h, spike, v_th, v_reset, HARD)
+        tl.store(s_ptr + t * M + offsets, spike.to(s_ptr.dtype.element_ty), mask=mask)
+        tl.store(h_ptr + t * M + offsets, h, mask=mask)
+        if STORE_V:
+            tl.store(v_ptr + t * M + offsets, v.to(v_ptr.dtype.element_ty), mask=mask)
+    if not STORE_V:
+        tl.store(v_ptr + offsets, v.to(v_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _cell_backward_kernel(
+    h_ptr, gs_ptr, gv_ptr, v0_ptr, gx_ptr, gv0_ptr, p0, p1, p2, p3, alpha, v_th, v_reset, T, M,
+    CELL: tl.constexpr, HARD: tl.constexpr, DETACH: tl.constexpr, STORE_V: tl.constexpr,
+    HAS_GV: tl.constexpr, HAS_GS: tl.constexpr, SURROGATE: tl.constexpr, BLOCK_SIZE: tl.constexpr,
+):  # fmt: skip
+    offsets = tl.program_id(0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < M
+    grad_v = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
+    if HAS_GV and not STORE_V:
+        grad_v = tl.load(gv_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+    v0 = tl.load(v0_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+    for i in range(T):
+        t = T - 1 - i
+        h = tl.load(h_ptr + t * M + offsets, mask=mask, other=0.0)
+        if HAS_GV and STORE_V:
+            grad_v += tl.load(gv_ptr + t * M + offsets, mask=mask, other=0.0).to(tl.float32)
+        sg = _surrogate_derivative(h - v_th, alpha, SURROGATE)
+        spike = (h >= v_th).to(tl.float32)
+        if HARD:
+            slope = 1.0 - spike
+            if not DETACH:
+                slope += (v_reset - h) * sg
+        else:
+            slope = tl.full((BLOCK_SIZE,), 1.0, tl.float32)
+            if not DETACH:
+                slope -= v_th * sg
+        grad_h = grad_v * slope
+        if HAS_GS:
+            grad_h += sg * tl.load(gs_ptr + t * M + offsets, mask=mask, other=0.0).to(tl.float32)
+        h_prev = tl.load(h_ptr + (t - 1) * M + offsets, mask=mask & (t > 0), other=0.0)
+        v_prev = _reset(h_prev, (h_prev >= v_th).to(tl.float32), v_th, v_reset, HARD)
+        v_prev = tl.where(t > 0, v_prev, v0)
+        tl.store(gx_ptr + t * M + offsets, (grad_h / p0).to(gx_ptr.dtype.element_ty), mask=mask)
+        grad_v = grad_h * _charge_slope(v_prev, p0, p1, p2, p3, CELL)
+    tl.store(gv0_ptr + offsets, grad_v.to(gv0_ptr.dtype.element_ty), mask=mask)
+
+
+class TritonCellFunction(torch.autograd.Function):
+    """``(x_seq [T, N, *], v0 [N, *], config) -> (spike_seq, v_seq or v_T)`` on Triton kernels."""
+
+    @staticmethod
+    def forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, config: CellConfig) -> tuple[torch.Tensor, torch.Tensor]:
+        T = x_seq.shape[0]
+        x = x_seq.reshape(T, -1).contiguous()
+        v_init = v0.reshape(-1).contiguous()
+        M = v_init.numel()
+        spikes = torch.empty_like(x)
+        h = torch.empty(x.shape, dtype=torch.float32, device=x.device)
+        v_out = torch.empty_like(x) if config.store_v_seq else torch.empty_like(v_init)
+        _cell_forward_kernel[(triton.cdiv(M, BLOCK),)](
+            x, v_init, spikes, h, v_out, *map(float, config.params), float(config.v_threshold),
+            float(config.v_reset or 0.0), T, M,
+            CELL=CELL_IDS[config.cell], HARD=config.v_reset is not None, STORE_V=config.store_v_seq,
+            BLOCK_SIZE=BLOCK,
+        )  # fmt: skip
+        ctx.config, ctx.shapes = config, (x_seq.shape, v0.shape, x_seq.dtype)
+        ctx.save_for_backward(h, v_init)
+        v_shape = x_seq.shape if config.store_v_seq else v0.shape
+        return spikes.reshape(x_seq.shape), v_out.reshape(v_shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(
+        ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, None]:
+        config: CellConfig = ctx.config
+        h, v_init = ctx.saved_tensors
+        T, M = h.shape
+        x_shape, v_shape, x_dtype = ctx.shapes
+        grad_x = torch.empty((T, M), dtype=x_dtype, device=h.device)
+        grad_v0 = torch.empty(M, dtype=v_init.dtype, device=h.device)
+        gs = grad_spike.reshape(T, M).contiguous() if grad_spike is not None else h
+        gv = grad_v.reshape(-1).contiguous() if grad_v is not None else h
+        _cell_backward_kernel[(triton.cdiv(M, BLOCK),)](
+            h, gs, gv, v_init, grad_x, grad_v0, *map(float, config.params), float(config.surrogate.alpha),
+            float(config.v_threshold), float(config.v_reset or 0.0), T, M,
+            CELL=CELL_IDS[config.cell], HARD=config.v_reset is not None, DETACH=config.detach_reset,
+            STORE_V=config.store_v_seq, HAS_GV=grad_v is not None, HAS_GS=grad_spike is not None,
+            SURROGATE=SURROGATE_IDS[type(config.surrogate)], BLOCK_SIZE=BLOCK,
+        )  # fmt: skip
+        return grad_x.reshape(x_shape), grad_v0.reshape(v_shape), None
+
+
+def supports(config: CellConfig) -> bool:
+    """Whether the Triton kernel computes this configuration (QIF or EIF, a built-in surrogate)."""
+    return config.cell in CELL_IDS and type(config.surrogate) in SURROGATE_IDS and config.surrogate.spiking
+
+
+def cell_multi_step_triton(
+    x_seq: torch.Tensor, v0: torch.Tensor, k: torch.Tensor | None, config: CellConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``'triton'`` kernel of ``"neuron.cell_multi_step"``; same contract as
+    :func:`spikelayers_neuron.fused_cells.cell_multi_step`, to which it falls back for KLIF
+    and for surrogates without a Triton derivative."""
+    if k is not None or not supports(config) or x_seq.shape[0] == 0:
+        return cell_multi_step(x_seq, v0, k, config)
+    return TritonCellFunction.apply(x_seq, v0, config)
