@@ -27,7 +27,7 @@ CELL_IDS = {"qif": 0, "eif": 1}
 @triton.jit
 def _charge(x, v, p0, p1, p2, p3, CELL: tl.constexpr):
     """QIF (p = tau, v_c, a0, v_rest) or EIF (p = tau, delta_T, theta_rh, v_rest)."""
-    if CELL == 0:
+    if CELL == 0:  # noqa: SIM108 (a constexpr branch)
         h = v + (x + p2 * (v - p3) * (v - p1)) / p0
     else:
         h = v + (x + p3 - v + p1 * tl.exp((v - p2) / p1)) / p0
@@ -37,7 +37,7 @@ def _charge(x, v, p0, p1, p2, p3, CELL: tl.constexpr):
 @triton.jit
 def _charge_slope(v, p0, p1, p2, p3, CELL: tl.constexpr):
     """``dh/dv`` at the potential ``v`` before the charge."""
-    if CELL == 0:
+    if CELL == 0:  # noqa: SIM108 (a constexpr branch)
         slope = 1.0 + p2 * (2.0 * v - p3 - p1) / p0
     else:
         slope = 1.0 + (tl.exp((v - p2) / p1) - 1.0) / p0
@@ -116,7 +116,9 @@ class TritonCellFunction(torch.autograd.Function):
     """``(x_seq [T, N, *], v0 [N, *], config) -> (spike_seq, v_seq or v_T)`` on Triton kernels."""
 
     @staticmethod
-    def forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, config: CellConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, config: CellConfig
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         T = x_seq.shape[0]
         x = x_seq.reshape(T, -1).contiguous()
         v_init = v0.reshape(-1).contiguous()
