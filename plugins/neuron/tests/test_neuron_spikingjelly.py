@@ -2,8 +2,6 @@
 the other tests hold every neuron and surrogate to readable references of the documented
 equations). Training mode, ``'torch'`` backend, both step modes, forward and backward."""
 
-import inspect
-
 import pytest
 import torch
 
@@ -126,59 +124,3 @@ def test_nonzero_sign_log_abs_matches_the_reference_static_backward():
         sj_surrogate.NonzeroSignLogAbs(1.5, spiking=False)(x),
         "NonzeroSignLogAbs primitive",
     )
-
-
-def _research_extensions(neuron_module, surrogate_module):
-    """The same research code written against either library (only the modules differ)."""
-
-    class triangle(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x, alpha):
-            ctx.save_for_backward(x)
-            ctx.alpha = alpha
-            return surrogate_module.heaviside(x)
-
-        @staticmethod
-        def backward(ctx, grad_output):
-            (x,) = ctx.saved_tensors
-            return grad_output * (ctx.alpha - x.abs()).clamp(min=0) / ctx.alpha**2, None
-
-    class Triangle(surrogate_module.SurrogateFunctionBase):
-        def __init__(self, alpha=1.0, spiking=True):
-            # SpikingJelly 2.0.0 changed the base's constructor to (spiking, **params).
-            if "alpha" in inspect.signature(surrogate_module.SurrogateFunctionBase.__init__).parameters:
-                super().__init__(alpha, spiking)
-            else:
-                super().__init__(spiking, alpha=alpha)
-
-        @staticmethod
-        def spiking_function(x, alpha):
-            return triangle.apply(x, alpha)
-
-        @staticmethod
-        def primitive_function(x, alpha):
-            return (x / alpha).clamp(-1, 1) / 2 + 0.5
-
-    class SaturatingNode(neuron_module.BaseNode):
-        def __init__(self, step_mode="s", store_v_seq=False):
-            super().__init__(1.0, 0.0, Triangle(0.8), False, step_mode, "torch", store_v_seq)
-            self.leak = torch.nn.Parameter(torch.tensor(0.3, dtype=torch.float64))
-
-        def neuronal_charge(self, x):
-            self.v = self.v - torch.sigmoid(self.leak) * self.v + torch.tanh(x)
-
-    return SaturatingNode
-
-
-@pytest.mark.parametrize("mode", ["s", "m"])
-def test_research_extension_matches_spikingjelly(mode):
-    x = torch.randn(8, 3, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64) + 0.8
-    results = []
-    for neuron_module, surrogate_module in ((neuron, surrogate), (sj_neuron, sj_surrogate)):
-        node = _research_extensions(neuron_module, surrogate_module)(store_v_seq=True)
-        out, grads = _run(node, x, mode)
-        if mode == "m":
-            out.append(node.v_seq)
-        results.append(out + grads)
-    assert results[0][0].sum() > 0
-    assert_close(results[0], results[1], f"research extension '{mode}'", rtol=1e-10, atol=1e-12)
