@@ -76,6 +76,9 @@ def spikelayers_kernels() -> list[KernelSpec]:
         KernelSpec("neuron.cell_multi_step", "torch", "spikelayers_neuron.fused_cells:cell_multi_step"),
         KernelSpec("neuron.cell_multi_step", "triton", "spikelayers_neuron.triton_cells:cell_multi_step_triton"),
         KernelSpec("neuron.izhikevich_multi_step", "torch", "spikelayers_neuron.fused_cells:izhikevich_multi_step"),
+        KernelSpec(
+            "neuron.izhikevich_multi_step", "triton", "spikelayers_neuron.triton_cells:izhikevich_multi_step_triton"
+        ),
     ]
 
 
