@@ -91,7 +91,7 @@ BENCH_CASES: list[BenchCase] = [
         factory=_builder(name, **kwargs),
         shapes=SHAPES,
         baseline=_hooks_baseline(name, **kwargs),
-        backends=("triton",) if name != "KLIFNode" else (),
+        backends=("triton",),
         kwargs=kwargs,
         tags=("neuron",),
     )

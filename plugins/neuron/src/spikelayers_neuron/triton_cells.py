@@ -1,10 +1,10 @@
-"""Triton kernels of the QIF, EIF and Izhikevich neurons' multi-step paths (forward and backward).
+"""Triton kernels of the QIF, EIF, KLIF and Izhikevich neurons' multi-step paths (forward and backward).
 
 Each program owns a block of neurons and loops over ``T`` (forward) and back (backward),
 in float32 whatever the storage dtype; the recurrence is that of
 :mod:`spikelayers_neuron.fused_cells` and the readable definitions are
 :func:`~spikelayers_neuron.reference.reference_cell_multi_step` and
-:func:`~spikelayers_neuron.reference.reference_izhikevich_multi_step`. KLIF and surrogates
+:func:`~spikelayers_neuron.reference.reference_izhikevich_multi_step`. Surrogates
 without a Triton derivative run the PyTorch kernel. This module imports triton; the
 kernel registry loads it only when the ``'triton'`` backend is asked for.
 """
@@ -22,16 +22,20 @@ from .cells import CellConfig, IzhikevichConfig
 from .fused_cells import cell_multi_step, izhikevich_multi_step
 from .triton_kernel import BLOCK, SURROGATE_IDS, _surrogate_derivative
 
-CELL_IDS = {"qif": 0, "eif": 1}
+CELL_IDS = {"qif": 0, "eif": 1, "klif": 2}
 
 
 @triton.jit
 def _charge(x, v, p0, p1, p2, p3, CELL: tl.constexpr):
-    """QIF (p = tau, v_c, a0, v_rest) or EIF (p = tau, delta_T, theta_rh, v_rest)."""
-    if CELL == 0:  # noqa: SIM108 (a constexpr branch)
+    """QIF (p = tau, v_c, a0, v_rest), EIF (p = tau, delta_T, theta_rh, v_rest) or KLIF
+    (p = tau, decay_input, v_rest, k)."""
+    if CELL == 0:
         h = v + (x + p2 * (v - p3) * (v - p1)) / p0
-    else:
+    elif CELL == 1:
         h = v + (x + p3 - v + p1 * tl.exp((v - p2) / p1)) / p0
+    else:
+        leaky = tl.where(p1 != 0.0, v + (x - (v - p2)) / p0, v - (v - p2) / p0 + x)
+        h = tl.maximum(p3 * leaky, 0.0)
     return h
 
 
@@ -77,7 +81,7 @@ def _cell_forward_kernel(
 
 @triton.jit
 def _cell_backward_kernel(
-    h_ptr, gs_ptr, gv_ptr, v0_ptr, gx_ptr, gv0_ptr, p0, p1, p2, p3, alpha, v_th, v_reset, T, M,
+    h_ptr, gs_ptr, gv_ptr, v0_ptr, gx_ptr, gv0_ptr, gk_ptr, p0, p1, p2, p3, alpha, v_th, v_reset, T, M,
     CELL: tl.constexpr, HARD: tl.constexpr, DETACH: tl.constexpr, STORE_V: tl.constexpr,
     HAS_GV: tl.constexpr, HAS_GS: tl.constexpr, SURROGATE: tl.constexpr, BLOCK_SIZE: tl.constexpr,
 ):  # fmt: skip
@@ -87,6 +91,7 @@ def _cell_backward_kernel(
     if HAS_GV and not STORE_V:
         grad_v = tl.load(gv_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
     v0 = tl.load(v0_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+    grad_k = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
     for i in range(T):
         t = T - 1 - i
         h = tl.load(h_ptr + t * M + offsets, mask=mask, other=0.0)
@@ -105,20 +110,29 @@ def _cell_backward_kernel(
         grad_h = grad_v * slope
         if HAS_GS:
             grad_h += sg * tl.load(gs_ptr + t * M + offsets, mask=mask, other=0.0).to(tl.float32)
-        h_prev = tl.load(h_ptr + (t - 1) * M + offsets, mask=mask & (t > 0), other=0.0)
-        v_prev = _reset(h_prev, (h_prev >= v_th).to(tl.float32), v_th, v_reset, HARD)
-        v_prev = tl.where(t > 0, v_prev, v0)
-        tl.store(gx_ptr + t * M + offsets, (grad_h / p0).to(gx_ptr.dtype.element_ty), mask=mask)
-        grad_v = grad_h * _charge_slope(v_prev, p0, p1, p2, p3, CELL)
+        if CELL == 2:  # F = relu(k H): dF/dk = F / k, dF/dH = k where F > 0
+            grad_k += tl.where(mask & (p3 != 0.0), grad_h * h / p3, 0.0)
+            grad_h = tl.where(h > 0.0, grad_h * p3, 0.0)
+            scale_x = tl.where(p1 != 0.0, 1.0 / p0, 1.0)
+            tl.store(gx_ptr + t * M + offsets, (grad_h * scale_x).to(gx_ptr.dtype.element_ty), mask=mask)
+            grad_v = grad_h * (1.0 - 1.0 / p0)
+        else:
+            h_prev = tl.load(h_ptr + (t - 1) * M + offsets, mask=mask & (t > 0), other=0.0)
+            v_prev = _reset(h_prev, (h_prev >= v_th).to(tl.float32), v_th, v_reset, HARD)
+            v_prev = tl.where(t > 0, v_prev, v0)
+            tl.store(gx_ptr + t * M + offsets, (grad_h / p0).to(gx_ptr.dtype.element_ty), mask=mask)
+            grad_v = grad_h * _charge_slope(v_prev, p0, p1, p2, p3, CELL)
     tl.store(gv0_ptr + offsets, grad_v.to(gv0_ptr.dtype.element_ty), mask=mask)
+    if CELL == 2:
+        tl.store(gk_ptr + tl.program_id(0), tl.sum(grad_k, axis=0))
 
 
 class TritonCellFunction(torch.autograd.Function):
-    """``(x_seq [T, N, *], v0 [N, *], config) -> (spike_seq, v_seq or v_T)`` on Triton kernels."""
+    """``(x_seq [T, N, *], v0 [N, *], k, config) -> (spike_seq, v_seq or v_T)`` on Triton kernels."""
 
     @staticmethod
     def forward(
-        ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, config: CellConfig
+        ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, k: torch.Tensor | None, config: CellConfig
     ) -> tuple[torch.Tensor, torch.Tensor]:
         T = x_seq.shape[0]
         x = x_seq.reshape(T, -1).contiguous()
@@ -128,12 +142,13 @@ class TritonCellFunction(torch.autograd.Function):
         h = torch.empty(x.shape, dtype=torch.float32, device=x.device)
         v_out = torch.empty_like(x) if config.store_v_seq else torch.empty_like(v_init)
         _cell_forward_kernel[(triton.cdiv(M, BLOCK),)](
-            x, v_init, spikes, h, v_out, *map(float, config.params), float(config.v_threshold),
+            x, v_init, spikes, h, v_out, *_cell_constants(config, k), float(config.v_threshold),
             float(config.v_reset or 0.0), T, M,
             CELL=CELL_IDS[config.cell], HARD=config.v_reset is not None, STORE_V=config.store_v_seq,
             BLOCK_SIZE=BLOCK,
         )  # fmt: skip
         ctx.config, ctx.shapes = config, (x_seq.shape, v0.shape, x_seq.dtype)
+        ctx.k = None if k is None else (float(k), k.dtype)
         ctx.save_for_backward(h, v_init)
         v_shape = x_seq.shape if config.store_v_seq else v0.shape
         return spikes.reshape(x_seq.shape), v_out.reshape(v_shape)
@@ -142,7 +157,7 @@ class TritonCellFunction(torch.autograd.Function):
     @once_differentiable
     def backward(
         ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, None]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, None]:
         config: CellConfig = ctx.config
         h, v_init = ctx.saved_tensors
         T, M = h.shape
@@ -151,18 +166,27 @@ class TritonCellFunction(torch.autograd.Function):
         grad_v0 = torch.empty(M, dtype=v_init.dtype, device=h.device)
         gs = grad_spike.reshape(T, M).contiguous() if grad_spike is not None else h
         gv = grad_v.reshape(-1).contiguous() if grad_v is not None else h
-        _cell_backward_kernel[(triton.cdiv(M, BLOCK),)](
-            h, gs, gv, v_init, grad_x, grad_v0, *map(float, config.params), float(config.surrogate.alpha),
+        blocks = triton.cdiv(M, BLOCK)
+        grad_k_parts = torch.zeros(blocks, dtype=torch.float32, device=h.device)
+        constants = [float(p) for p in config.params] + ([ctx.k[0]] if ctx.k is not None else [])
+        _cell_backward_kernel[(blocks,)](
+            h, gs, gv, v_init, grad_x, grad_v0, grad_k_parts, *constants, float(config.surrogate.alpha),
             float(config.v_threshold), float(config.v_reset or 0.0), T, M,
             CELL=CELL_IDS[config.cell], HARD=config.v_reset is not None, DETACH=config.detach_reset,
             STORE_V=config.store_v_seq, HAS_GV=grad_v is not None, HAS_GS=grad_spike is not None,
             SURROGATE=SURROGATE_IDS[type(config.surrogate)], BLOCK_SIZE=BLOCK,
         )  # fmt: skip
-        return grad_x.reshape(x_shape), grad_v0.reshape(v_shape), None
+        grad_k = grad_k_parts.sum().to(ctx.k[1]) if ctx.k is not None and ctx.needs_input_grad[2] else None
+        return grad_x.reshape(x_shape), grad_v0.reshape(v_shape), grad_k, None
+
+
+def _cell_constants(config: CellConfig, k: torch.Tensor | None) -> list[float]:
+    """The four constants ``p0..p3`` of the kernels (KLIF's fourth is ``k``)."""
+    return [float(p) for p in config.params] + ([float(k)] if k is not None else [])
 
 
 def supports(config: CellConfig) -> bool:
-    """Whether the Triton kernel computes this configuration (QIF or EIF, a built-in surrogate)."""
+    """Whether the Triton kernel computes this configuration (a built-in surrogate)."""
     return config.cell in CELL_IDS and type(config.surrogate) in SURROGATE_IDS and config.surrogate.spiking
 
 
@@ -170,11 +194,11 @@ def cell_multi_step_triton(
     x_seq: torch.Tensor, v0: torch.Tensor, k: torch.Tensor | None, config: CellConfig
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``'triton'`` kernel of ``"neuron.cell_multi_step"``; same contract as
-    :func:`spikelayers_neuron.fused_cells.cell_multi_step`, to which it falls back for KLIF
-    and for surrogates without a Triton derivative."""
-    if k is not None or not supports(config) or x_seq.shape[0] == 0:
+    :func:`spikelayers_neuron.fused_cells.cell_multi_step`, to which it falls back for
+    surrogates without a Triton derivative."""
+    if not supports(config) or x_seq.shape[0] == 0:
         return cell_multi_step(x_seq, v0, k, config)
-    return TritonCellFunction.apply(x_seq, v0, config)
+    return TritonCellFunction.apply(x_seq, v0, k, config)
 
 
 @triton.jit
