@@ -155,11 +155,13 @@ class FusedCellFunction(torch.autograd.Function):
             if grad_spike is not None and grad_spike_t.dtype != dtype:
                 grad_spike_t = grad_spike_t.to(dtype)
             _step_backward(gh, h, grad_spike_t, gv, 1.0, config, scratch, not_fired)  # gh <- dL/dh_t
-            if t > 0:
+            if config.cell == "klif":  # its partials need no v_{t-1}
+                v_prev = not_fired
+            elif t > 0:
                 prev = h_steps[t - 1]
                 v_prev = _reset_into(prev, torch.ge(prev, config.v_threshold, out=not_fired), config, factor)
             else:
-                v_prev = torch.clone(v0) if config.cell != "klif" else v0
+                v_prev = factor.copy_(v0)
             _chain_(gh, h, v_prev, k, config, grad_x[t], gv, grad_k)
         grad_k_out = grad_k.to(k_dtype) if grad_k is not None and ctx.needs_input_grad[2] else None
         return grad_x, gv.to(v_dtype) if ctx.needs_input_grad[1] else None, grad_k_out, None
@@ -177,7 +179,7 @@ def _chain_(
 ) -> None:
     """Write ``dL/dx_t`` into ``grad_x`` and ``dL/dv_{t-1}`` into ``gv`` (and add to
     ``grad_k``) from ``gh = dL/dh_t``, with the partials of :func:`cells.cell_partials`.
-    ``v_prev`` may be overwritten."""
+    ``v_prev`` may be overwritten (KLIF uses it as scratch space only)."""
     if config.cell == "qif":
         tau, v_c, a0, v_rest = config.params
         torch.mul(gh, 1.0 / tau, out=grad_x)
@@ -196,7 +198,7 @@ def _chain_(
     assert k is not None and grad_k is not None
     # dF/dk = H where F = relu(k H) > 0, i.e. F / k; elsewhere F = 0 and dF/dk = 0.
     grad_k += torch.where(k != 0, torch.dot(gh.reshape(-1), h.reshape(-1)).to(torch.float64) / k, 0.0)
-    gh.mul_(h > 0).mul_(k)
+    gh.mul_(torch.gt(h, 0, out=v_prev)).mul_(k)
     torch.mul(gh, 1.0 / tau if decay_input else 1.0, out=grad_x)
     torch.mul(gh, 1.0 - 1.0 / tau, out=gv)
 
