@@ -36,6 +36,13 @@ def _write_bench_tables(app) -> None:
     write_tables(HERE / "performance", HERE / "_generated")
 
 
+def _write_surrogate_gallery(app) -> None:
+    from surrogate_gallery import write_gallery
+
+    write_gallery(HERE / "_generated" / "surrogate-gallery.rst", HERE / "_generated" / "surrogates")
+
+
 def setup(app):
     app.connect("builder-inited", _write_catalogue)
     app.connect("builder-inited", _write_bench_tables)
+    app.connect("builder-inited", _write_surrogate_gallery)

@@ -1,7 +1,8 @@
 """Benchmark cases of the neurons (see :class:`spikelayers.benchmarks.BenchCase`).
 
-The baseline of each case is the per-step autograd loop of the readable reference,
-which the fused multi-step function replaces.
+The baseline of each case is the per-step autograd loop that the fused multi-step
+function replaces: the readable reference for IF/LIF/PLIF, and the neuron's own hooks
+(charge, fire, reset once per step, as the reference library runs them) for the others.
 """
 
 from __future__ import annotations
@@ -43,9 +44,26 @@ class ReferenceNeuron(MemoryModule):
 
 def _builder(name: str, **kwargs: Any) -> Callable[[], nn.Module]:
     def build() -> nn.Module:
-        from . import node
+        from spikelayers import neuron
 
-        return getattr(node, name)(**kwargs)
+        return getattr(neuron, name)(**kwargs)
+
+    return build
+
+
+def _hooks_baseline(name: str, **kwargs: Any) -> Callable[[], nn.Module]:
+    """The neuron run through its hooks, one autograd step at a time (no fused path)."""
+
+    def build() -> nn.Module:
+        from spikelayers import neuron
+
+        cls = getattr(neuron, name)
+
+        def neuronal_charge(self: Any, x: torch.Tensor) -> None:
+            cls.neuronal_charge(self, x)
+
+        hooks_only = type(f"{name}Hooks", (cls,), {"neuronal_charge": neuronal_charge})
+        return hooks_only(**kwargs)
 
     return build
 
@@ -67,4 +85,20 @@ BENCH_CASES: list[BenchCase] = [
         tags=("neuron",),
     )
     for name in ("IFNode", "LIFNode", "ParametricLIFNode")
+] + [
+    BenchCase(
+        name=name,
+        factory=_builder(name, **kwargs),
+        shapes=SHAPES,
+        baseline=_hooks_baseline(name, **kwargs),
+        backends=("triton",),
+        kwargs=kwargs,
+        tags=("neuron",),
+    )
+    for name, kwargs in (
+        ("QIFNode", {}),
+        ("EIFNode", {}),
+        ("IzhikevichNode", {"a": 0.5, "b": 0.2}),
+        ("KLIFNode", {}),
+    )
 ]

@@ -1,72 +1,41 @@
-"""Spiking neurons: integrate-and-fire, leaky and parametric leaky integrate-and-fire.
+"""Integrate-and-fire, leaky and parametric leaky integrate-and-fire neurons.
 
 Every neuron keeps its membrane potential ``v`` as a memory (initially ``v_reset``, or 0
 when ``v_reset`` is ``None``). Single-step mode takes ``[N, *]``; multi-step mode takes
-``[T, N, *]`` and runs one fused autograd function over the whole sequence.
+``[T, N, *]`` and runs one fused autograd function over the whole sequence (a subclass
+that overrides a dynamics hook runs the hooks instead, see :mod:`spikelayers_neuron.base`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-from spikelayers.base import MemoryModule
-from spikelayers.kernels import get_kernel
-from spikelayers.shapes import check_min_dim
-
+from .base import DEFAULT_SURROGATE, AdaptBaseNode, BaseNode, SimpleBaseNode
 from .dynamics import NeuronConfig
-from .fused import neuron_multi_step
-from .surrogate import Sigmoid
+
+__all__ = [
+    "DEFAULT_SURROGATE",
+    "AdaptBaseNode",
+    "BaseNode",
+    "IFNode",
+    "LIFNode",
+    "ParametricLIFNode",
+    "SimpleBaseNode",
+]
 
 OP = "neuron.multi_step"
 
-#: The default ``surrogate_function`` of every neuron (each neuron gets its own copy).
-DEFAULT_SURROGATE = Sigmoid()
 
-
-class BaseNode(MemoryModule):
-    """Shared machinery of the neurons: threshold, reset, surrogate, memories.
-
-    Args:
-        v_threshold: the potential at which the neuron fires.
-        v_reset: the potential after a spike (hard reset), or ``None`` to subtract
-            ``v_threshold`` instead (soft reset).
-        surrogate_function: the spike's surrogate-gradient function.
-        detach_reset: whether the reset ignores the spike's gradient.
-        step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: kernel backend of multi-step mode, ``'torch'`` or ``'triton'``.
-        store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
-    """
+class _ChargeFireResetNode(BaseNode):
+    """IF/LIF/PLIF: the fused path of op ``"neuron.multi_step"`` (``kind`` picks the charge)."""
 
     kind = "if"
     supported_backends = ("torch", "triton")
-
-    def __init__(
-        self,
-        v_threshold: float = 1.0,
-        v_reset: float | None = 0.0,
-        surrogate_function: nn.Module | None = None,
-        detach_reset: bool = False,
-        step_mode: str = "s",
-        backend: str = "torch",
-        store_v_seq: bool = False,
-    ) -> None:
-        super().__init__()
-        self.v_threshold = v_threshold
-        self.v_reset = v_reset
-        self.surrogate_function = Sigmoid() if surrogate_function is None else surrogate_function
-        self.detach_reset = detach_reset
-        self.store_v_seq = store_v_seq
-        self.register_memory("v", 0.0 if v_reset is None else v_reset)
-        if store_v_seq:
-            self.register_memory("v_seq", None)
-        self.step_mode = step_mode
-        self.backend = backend
-
-    # -- subclass hooks -------------------------------------------------------------
 
     def decay(self) -> float | torch.Tensor | None:
         """``k = 1/tau`` of the charge (``None`` for IF)."""
@@ -76,9 +45,8 @@ class BaseNode(MemoryModule):
     def decay_input_flag(self) -> bool:
         return False
 
-    # -- forward --------------------------------------------------------------------
-
-    def config(self) -> NeuronConfig:
+    def config(self, store_v_seq: bool | None = None) -> NeuronConfig:
+        """The constants of the fused kernel."""
         return NeuronConfig(
             kind=self.kind,
             v_threshold=self.v_threshold,
@@ -86,40 +54,23 @@ class BaseNode(MemoryModule):
             detach_reset=self.detach_reset,
             surrogate=self.surrogate_function,
             decay_input=self.decay_input_flag,
-            store_v_seq=self.store_v_seq,
+            store_v_seq=self.store_v_seq if store_v_seq is None else store_v_seq,
         )
 
-    def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """One step ``[N, *] -> [N, *]`` (spikes)."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{type(self).__name__} expects a tensor [N, *], got {type(x).__name__}")
-        config = replace(self.config(), store_v_seq=False)
-        spike, self.v = neuron_multi_step(x.unsqueeze(0), self.memory_like("v", x), self.decay(), config)
-        return spike[0]
-
-    def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        """A sequence ``[T, N, *] -> [T, N, *]`` (spikes)."""
-        check_min_dim(self, x_seq, 2, "[T, N, *]")
-        v0 = self.memory_like("v", x_seq, shape=x_seq.shape[1:])
-        kernel = get_kernel(OP, self.backend, x_seq.device)
-        spike_seq, v = kernel(x_seq, v0, self.decay(), self.config())
-        if self.store_v_seq:
+    def _fused_forward(self, kernel: Callable[..., Any], x_seq: torch.Tensor, store_v_seq: bool) -> torch.Tensor:
+        x_seq, v0 = self._potential(x_seq)
+        spike_seq, v = kernel(x_seq, v0, self.decay(), self.config(store_v_seq))
+        if store_v_seq:
             self.v_seq = v
             self.v = v[-1] if v.shape[0] else v0
         else:
             self.v = v
         return spike_seq
 
-    def extra_repr(self) -> str:
-        return (
-            f"v_threshold={self.v_threshold}, v_reset={self.v_reset}, detach_reset={self.detach_reset}, "
-            f"{super().extra_repr()}"
-        )
 
-
-class IFNode(BaseNode):
-    """Integrate-and-fire neuron: ``h = v + x``; spike ``= heaviside(h - v_threshold)``;
-    then a hard reset to ``v_reset`` where it spiked, or ``v = h - v_threshold * spike``
+class IFNode(_ChargeFireResetNode):
+    """Integrate-and-fire neuron: ``H[t] = V[t-1] + X[t]``; spike ``= heaviside(H - v_threshold)``;
+    then a hard reset to ``v_reset`` where it spiked, or ``V = H - v_threshold * spike``
     when ``v_reset`` is ``None``.
 
     Args:
@@ -134,27 +85,30 @@ class IFNode(BaseNode):
     """
 
     kind = "if"
+    kernel_op = OP
 
     def __init__(
         self,
         v_threshold: float = 1.0,
         v_reset: float | None = 0.0,
-        surrogate_function: nn.Module = DEFAULT_SURROGATE,
+        surrogate_function: Callable[..., Any] = DEFAULT_SURROGATE,
         detach_reset: bool = False,
         step_mode: str = "s",
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
-        super().__init__(
-            v_threshold, v_reset, _fresh(surrogate_function), detach_reset, step_mode, backend, store_v_seq
-        )
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+
+    def neuronal_charge(self, x: torch.Tensor) -> None:
+        """``H = v + x``."""
+        self.v = self.v + x
 
 
-class LIFNode(BaseNode):
+class LIFNode(_ChargeFireResetNode):
     """Leaky integrate-and-fire neuron with time constant ``tau``.
 
-    Charge with ``decay_input``: ``h = v + (x - (v - v_reset)) / tau``; without:
-    ``h = v - (v - v_reset) / tau + x`` (``v_reset`` counts as 0 here when ``None``).
+    Charge with ``decay_input``: ``H = V + (X - (V - v_reset)) / tau``; without:
+    ``H = V - (V - v_reset) / tau + X`` (``v_reset`` counts as 0 here when ``None``).
     Firing and reset as in :class:`IFNode`.
 
     Args:
@@ -170,6 +124,7 @@ class LIFNode(BaseNode):
     """
 
     kind = "lif"
+    kernel_op = OP
 
     def __init__(
         self,
@@ -177,19 +132,48 @@ class LIFNode(BaseNode):
         decay_input: bool = True,
         v_threshold: float = 1.0,
         v_reset: float | None = 0.0,
-        surrogate_function: nn.Module = DEFAULT_SURROGATE,
+        surrogate_function: Callable[..., Any] = DEFAULT_SURROGATE,
         detach_reset: bool = False,
         step_mode: str = "s",
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
-        if not tau > 1.0:
-            raise ValueError(f"LIFNode: tau must be greater than 1, got {tau!r}")
-        super().__init__(
-            v_threshold, v_reset, _fresh(surrogate_function), detach_reset, step_mode, backend, store_v_seq
-        )
-        self.tau = tau
+        check_tau(self, "tau", tau)
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        self.tau = float(tau)
         self.decay_input = decay_input
+
+    @staticmethod
+    def neuronal_charge_decay_input_reset0(x: torch.Tensor, v: torch.Tensor, tau: float) -> torch.Tensor:
+        """``v + (x - v) / tau``."""
+        return v + (x - v) / tau
+
+    @staticmethod
+    def neuronal_charge_decay_input(x: torch.Tensor, v: torch.Tensor, v_reset: float, tau: float) -> torch.Tensor:
+        """``v + (x - (v - v_reset)) / tau``."""
+        return v + (x - (v - v_reset)) / tau
+
+    @staticmethod
+    def neuronal_charge_no_decay_input_reset0(x: torch.Tensor, v: torch.Tensor, tau: float) -> torch.Tensor:
+        """``v * (1 - 1/tau) + x``."""
+        return v * (1.0 - 1.0 / tau) + x
+
+    @staticmethod
+    def neuronal_charge_no_decay_input(x: torch.Tensor, v: torch.Tensor, v_reset: float, tau: float) -> torch.Tensor:
+        """``v - (v - v_reset) / tau + x``."""
+        return v - (v - v_reset) / tau + x
+
+    def neuronal_charge(self, x: torch.Tensor) -> None:
+        """The leaky charge (one of the four static helpers, by ``decay_input`` and ``v_reset``)."""
+        if self.v_reset is None or self.v_reset == 0.0:
+            if self.decay_input:
+                self.v = self.neuronal_charge_decay_input_reset0(x, self.v, self.tau)
+            else:
+                self.v = self.neuronal_charge_no_decay_input_reset0(x, self.v, self.tau)
+        elif self.decay_input:
+            self.v = self.neuronal_charge_decay_input(x, self.v, self.v_reset, self.tau)
+        else:
+            self.v = self.neuronal_charge_no_decay_input(x, self.v, self.v_reset, self.tau)
 
     def decay(self) -> float:
         return 1.0 / self.tau
@@ -199,14 +183,14 @@ class LIFNode(BaseNode):
         return self.decay_input
 
     def extra_repr(self) -> str:
-        return f"tau={self.tau}, decay_input={self.decay_input}, {super().extra_repr()}"
+        return f"{super().extra_repr()}, tau={self.tau}, decay_input={self.decay_input}"
 
 
-class ParametricLIFNode(BaseNode):
+class ParametricLIFNode(_ChargeFireResetNode):
     """LIF neuron with a learnable time constant: ``1/tau = sigmoid(w)``.
 
     ``w`` (a scalar parameter) starts at ``-ln(init_tau - 1)`` so that ``tau = init_tau``.
-    Charge, firing and reset as in :class:`LIFNode`.
+    Charge, firing and reset as in :class:`LIFNode`; gradients reach ``w``.
 
     Args:
         init_tau: initial membrane time constant, ``> 1``.
@@ -221,6 +205,7 @@ class ParametricLIFNode(BaseNode):
     """
 
     kind = "plif"
+    kernel_op = OP
 
     def __init__(
         self,
@@ -228,19 +213,25 @@ class ParametricLIFNode(BaseNode):
         decay_input: bool = True,
         v_threshold: float = 1.0,
         v_reset: float | None = 0.0,
-        surrogate_function: nn.Module = DEFAULT_SURROGATE,
+        surrogate_function: Callable[..., Any] = DEFAULT_SURROGATE,
         detach_reset: bool = False,
         step_mode: str = "s",
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
-        if not init_tau > 1.0:
-            raise ValueError(f"ParametricLIFNode: init_tau must be greater than 1, got {init_tau!r}")
-        super().__init__(
-            v_threshold, v_reset, _fresh(surrogate_function), detach_reset, step_mode, backend, store_v_seq
-        )
+        check_tau(self, "init_tau", init_tau)
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
         self.decay_input = decay_input
         self.w = nn.Parameter(torch.tensor(-math.log(init_tau - 1.0)))
+
+    def neuronal_charge(self, x: torch.Tensor) -> None:
+        """The leaky charge of :class:`LIFNode` with ``1/tau = sigmoid(w)``."""
+        k = self.w.sigmoid()
+        v_r = 0.0 if self.v_reset is None else self.v_reset
+        if self.decay_input:
+            self.v = self.v + (x - (self.v - v_r)) * k
+        else:
+            self.v = self.v - (self.v - v_r) * k + x
 
     def decay(self) -> torch.Tensor:
         return self.w.sigmoid()
@@ -252,9 +243,12 @@ class ParametricLIFNode(BaseNode):
     def extra_repr(self) -> str:
         with torch.no_grad():
             tau = 1.0 / self.w.sigmoid().item()
-        return f"tau={tau:.4g}, decay_input={self.decay_input}, {super().extra_repr()}"
+        return f"{super().extra_repr()}, tau={tau:.4g}, decay_input={self.decay_input}"
 
 
-def _fresh(surrogate: nn.Module) -> nn.Module:
-    """A private copy of the shared default surrogate, so no two neurons share one module."""
-    return Sigmoid() if surrogate is DEFAULT_SURROGATE else surrogate
+def check_tau(module: nn.Module, name: str, tau: Any) -> None:
+    """Raise unless ``tau`` is a real number greater than 1 (an int means the same number)."""
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)):
+        raise TypeError(f"{type(module).__name__}: {name} must be a real number, got {tau!r}")
+    if not tau > 1.0:
+        raise ValueError(f"{type(module).__name__}: {name} must be greater than 1, got {tau!r}")

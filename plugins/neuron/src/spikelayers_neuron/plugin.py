@@ -15,10 +15,53 @@ if TYPE_CHECKING:
 @hookimpl
 def spikelayers_provides() -> dict[str, dict[str, str]]:
     return {
-        "neuron": {name: f"spikelayers_neuron.node:{name}" for name in ("IFNode", "LIFNode", "ParametricLIFNode")},
+        "neuron": {
+            "SimpleBaseNode": "spikelayers_neuron.base:SimpleBaseNode",
+            "BaseNode": "spikelayers_neuron.base:BaseNode",
+            "AdaptBaseNode": "spikelayers_neuron.base:AdaptBaseNode",
+            "IFNode": "spikelayers_neuron.node:IFNode",
+            "LIFNode": "spikelayers_neuron.node:LIFNode",
+            "ParametricLIFNode": "spikelayers_neuron.node:ParametricLIFNode",
+            "QIFNode": "spikelayers_neuron.nonlinear:QIFNode",
+            "EIFNode": "spikelayers_neuron.nonlinear:EIFNode",
+            "IzhikevichNode": "spikelayers_neuron.nonlinear:IzhikevichNode",
+            "LIAFNode": "spikelayers_neuron.lif_variants:LIAFNode",
+            "KLIFNode": "spikelayers_neuron.lif_variants:KLIFNode",
+            "SLTTLIFNode": "spikelayers_neuron.lif_variants:SLTTLIFNode",
+        },
         "surrogate": {
-            name: f"spikelayers_neuron.surrogate:{name}"
-            for name in ("SurrogateFunctionBase", "Sigmoid", "ATan", "PiecewiseQuadratic")
+            "heaviside": "spikelayers_neuron.surrogate:heaviside",
+            "SurrogateFunctionBase": "spikelayers_neuron.surrogate:SurrogateFunctionBase",
+            "MultiArgsSurrogateFunctionBase": "spikelayers_neuron.surrogate:MultiArgsSurrogateFunctionBase",
+            "PiecewiseQuadratic": "spikelayers_neuron.surrogate:PiecewiseQuadratic",
+            "PiecewiseExp": "spikelayers_neuron.surrogate:PiecewiseExp",
+            "Sigmoid": "spikelayers_neuron.surrogate:Sigmoid",
+            "SoftSign": "spikelayers_neuron.surrogate:SoftSign",
+            "ATan": "spikelayers_neuron.surrogate:ATan",
+            "NonzeroSignLogAbs": "spikelayers_neuron.surrogate:NonzeroSignLogAbs",
+            "Erf": "spikelayers_neuron.surrogate:Erf",
+            "PiecewiseLeakyReLU": "spikelayers_neuron.surrogate:PiecewiseLeakyReLU",
+            "SquarewaveFourierSeries": "spikelayers_neuron.surrogate:SquarewaveFourierSeries",
+            "S2NN": "spikelayers_neuron.surrogate:S2NN",
+            "QPseudoSpike": "spikelayers_neuron.surrogate:QPseudoSpike",
+            "LeakyKReLU": "spikelayers_neuron.surrogate:LeakyKReLU",
+            "FakeNumericalGradient": "spikelayers_neuron.surrogate:FakeNumericalGradient",
+            "LogTailedReLU": "spikelayers_neuron.surrogate:LogTailedReLU",
+            "piecewise_quadratic": "spikelayers_neuron.surrogate:piecewise_quadratic",
+            "piecewise_exp": "spikelayers_neuron.surrogate:piecewise_exp",
+            "sigmoid": "spikelayers_neuron.surrogate:sigmoid",
+            "soft_sign": "spikelayers_neuron.surrogate:soft_sign",
+            "atan": "spikelayers_neuron.surrogate:atan",
+            "nonzero_sign_log_abs": "spikelayers_neuron.surrogate:nonzero_sign_log_abs",
+            "erf": "spikelayers_neuron.surrogate:erf",
+            "piecewise_leaky_relu": "spikelayers_neuron.surrogate:piecewise_leaky_relu",
+            "squarewave_fourier_series": "spikelayers_neuron.surrogate:squarewave_fourier_series",
+            "s2nn": "spikelayers_neuron.surrogate:s2nn",
+            "q_pseudo_spike": "spikelayers_neuron.surrogate:q_pseudo_spike",
+            "leaky_k_relu": "spikelayers_neuron.surrogate:leaky_k_relu",
+            "fake_numerical_gradient": "spikelayers_neuron.surrogate:fake_numerical_gradient",
+            "log_tailed_relu": "spikelayers_neuron.surrogate:log_tailed_relu",
+            "check_manual_grad": "spikelayers_neuron.surrogate:check_manual_grad",
         },
     }
 
@@ -30,6 +73,12 @@ def spikelayers_kernels() -> list[KernelSpec]:
     return [
         KernelSpec("neuron.multi_step", "torch", "spikelayers_neuron.fused:neuron_multi_step"),
         KernelSpec("neuron.multi_step", "triton", "spikelayers_neuron.triton_kernel:neuron_multi_step_triton"),
+        KernelSpec("neuron.cell_multi_step", "torch", "spikelayers_neuron.fused_cells:cell_multi_step"),
+        KernelSpec("neuron.cell_multi_step", "triton", "spikelayers_neuron.triton_cells:cell_multi_step_triton"),
+        KernelSpec("neuron.izhikevich_multi_step", "torch", "spikelayers_neuron.fused_cells:izhikevich_multi_step"),
+        KernelSpec(
+            "neuron.izhikevich_multi_step", "triton", "spikelayers_neuron.triton_cells:izhikevich_multi_step_triton"
+        ),
     ]
 
 
