@@ -1,0 +1,83 @@
+"""The parallel spiking neurons as one matrix product over time.
+
+The charge of every step is a linear function of the whole input sequence, so the
+``T`` charges are one ``addmm`` ``[T, T] @ [T, N*...]`` and the surrogate runs once on
+the result: no loop over ``T``, and autograd's backward is two more matrix products.
+The readable definitions are in :mod:`.reference`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..precision import compute_dtype
+
+Surrogate = Callable[[torch.Tensor], torch.Tensor]
+
+
+def psn_multi_step(x_seq: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:
+    """``surrogate(bias + weight @ x_seq)`` over time: ``x_seq`` ``[T, N, *]``, ``weight``
+    ``[T, T]``, ``bias`` broadcastable to ``[T, 1]`` -> spikes ``[T, N, *]`` in ``x_seq``'s dtype."""
+    dtype = compute_dtype(x_seq, weight, bias)
+    h = torch.addmm(bias.to(dtype), weight.to(dtype), x_seq.flatten(1).to(dtype))
+    return surrogate(h).view(x_seq.shape).to(x_seq.dtype)
+
+
+def band_mask(
+    T: int, k: int, *, dtype: torch.dtype = torch.float32, device: torch.device | None = None
+) -> torch.Tensor:
+    """``M_k`` ``[T, T]``: ``1`` where ``j <= i <= j + k - 1``, else ``0``."""
+    ones = torch.ones(T, T, dtype=dtype, device=device)
+    return torch.tril(ones) * torch.triu(ones, -(k - 1))
+
+
+def masked_weight(
+    weight: torch.Tensor, mask0: torch.Tensor, mask1: torch.Tensor, lambda_: torch.Tensor
+) -> torch.Tensor:
+    """``(lambda * mask0 + (1 - lambda) * mask1) * weight`` with ``lambda`` capped at 1.
+
+    Capping replaces the reference's ``if lambda >= 1`` branch (``weight * mask0``) with
+    the same numbers and no host synchronisation, so ``torch.compile`` sees one graph.
+    """
+    lam = lambda_.clamp(max=1.0)
+    return (lam * mask0 + (1.0 - lam) * mask1) * weight
+
+
+def sliding_weight_matrix(weight: torch.Tensor, T: int) -> torch.Tensor:
+    """The banded ``[T, T]`` matrix of a sliding PSN with ``weight`` ``[k]``.
+
+    Entry ``[i, j]`` is ``weight[k - 1 - (i - j)]`` where ``0 <= i - j < k``, else 0, so
+    that row ``i`` holds ``weight[k - len:]`` in columns ``max(0, i + 1 - k) .. i``.
+    Differentiable in ``weight`` (a gather).
+    """
+    k = weight.shape[0]
+    steps = torch.arange(T, device=weight.device)
+    lag = steps.view(-1, 1) - steps.view(1, -1)
+    inside = (lag >= 0) & (lag < k)
+    index = (k - 1 - lag).clamp(0, k - 1)
+    return torch.where(inside, weight[index], weight.new_zeros(()))
+
+
+def sliding_psn_gemm(
+    x_seq: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate
+) -> torch.Tensor:
+    """The sliding PSN ``[T, N, *] -> [T, N, *]`` as one product with :func:`sliding_weight_matrix`."""
+    return psn_multi_step(x_seq, sliding_weight_matrix(weight, x_seq.shape[0]), bias, surrogate)
+
+
+def sliding_psn_conv(
+    x_seq: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate
+) -> torch.Tensor:
+    """The sliding PSN ``[T, N, *] -> [T, N, *]`` as a ``conv1d`` of ``weight`` ``[k]`` along time.
+
+    Every neuron's sequence is a row ``[1, T]`` padded with ``k - 1`` zeros on the left;
+    cheaper than the ``[T, T]`` product when ``k`` is much smaller than ``T``.
+    """
+    dtype = compute_dtype(x_seq, weight, bias)
+    k = weight.shape[0]
+    rows = x_seq.flatten(1).to(dtype).t().unsqueeze(1)  # [N*..., 1, T]
+    h = F.conv1d(F.pad(rows, (k - 1, 0)), weight.to(dtype).view(1, 1, k)).squeeze(1).t()
+    return surrogate(h + bias.to(dtype)).reshape(x_seq.shape).to(x_seq.dtype)
