@@ -11,6 +11,7 @@ step at a time from a queue of the last ``k`` inputs.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -72,7 +73,20 @@ class PSN(MultiStepModule, nn.Module):
         return f"T={self.T}, {super().extra_repr()}"
 
 
-class MaskedPSN(MemoryModule):
+class _QueueMemory(MemoryModule):
+    """A memory module whose ``queue`` memory is a list of tensors."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Copies keep the queued values but not their autograd graphs, like tensor memories.
+        state = super().__getstate__()
+        state["_memories"] = {
+            name: [q.detach() for q in value] if isinstance(value, list) else value
+            for name, value in state["_memories"].items()
+        }
+        return state
+
+
+class MaskedPSN(_QueueMemory):
     """Masked parallel spiking neuron: the PSN with ``W`` masked to a band of ``k`` steps.
 
     ``H = (W * M_k(lambda)) X + B`` with ``M_k[i][j] = 1`` where ``j <= i <= j + k - 1``
@@ -159,7 +173,7 @@ class MaskedPSN(MemoryModule):
         return f"{super().extra_repr()}, lambda_={float(self._lambda_)}, T={self.T}, order={self.k}"
 
 
-class SlidingPSN(MemoryModule):
+class SlidingPSN(_QueueMemory):
     """Sliding parallel spiking neuron: ``H[t] = sum_{i<k} W[i] X[t - k + 1 + i] + B``.
 
     Every step sees the last ``k`` inputs through one shared weight ``[k]``, so any
