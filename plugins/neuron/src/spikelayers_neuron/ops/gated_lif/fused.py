@@ -97,15 +97,16 @@ class GatedLIFFunction(torch.autograd.Function):
         u_seq = torch.empty(x_seq.shape, dtype=dtype, device=x_seq.device)
         s_seq = torch.empty_like(u_seq)
         gain_steps = gain.expand(T, *gain.shape[1:]) if gain.shape[0] == 1 else gain
+        leak_gamma = leak * gamma
         v = v0
+        scratch = torch.empty_like(v0)
         for t in range(T):
             u = u_seq[t]
-            torch.mul(x_seq[t].to(dtype), gain_steps[t], out=u)
-            if t == 0:
-                u.addcmul_(leak, v).sub_(decay)
-            else:
+            torch.addcmul(-decay, x_seq[t].to(dtype), gain_steps[t], out=u)  # gain x - decay
+            u.addcmul_(v, leak)
+            if t > 0:
                 s = s_seq[t - 1]
-                u.add_(leak * v * (1 - gamma * s) - drop * s).sub_(decay)
+                u.addcmul_(torch.mul(v, s, out=scratch), leak_gamma, value=-1.0).addcmul_(s, drop, value=-1.0)
             s_seq[t] = surrogate(u - theta)
             v = u
         ctx.surrogate = surrogate
@@ -123,15 +124,18 @@ class GatedLIFFunction(torch.autograd.Function):
         grad_u = torch.empty_like(u_seq)  # G[t] = dL/du[t]
         grad_z = torch.empty_like(u_seq)  # dL/ds[t] * sg[t] = dL/d(u[t] - theta)
         carried_by_state = leak * (1 - gamma * s_seq)  # du[t+1]/du[t], all t at once
+        leak_gamma = leak * gamma
         torch.mul(grad_s[T - 1], sg[T - 1], out=grad_z[T - 1])
         if grad_v is None:
             grad_u[T - 1].copy_(grad_z[T - 1])
         else:
             torch.add(grad_z[T - 1], grad_v.to(dtype), out=grad_u[T - 1])
+        scratch = torch.empty_like(u_seq[0])
         for t in range(T - 2, -1, -1):
             following = grad_u[t + 1]
-            grad_spike = grad_s[t] - following * (leak * gamma * u_seq[t] + drop)
-            torch.mul(grad_spike, sg[t], out=grad_z[t])
+            # dL/ds[t] = grad_s[t] - G[t+1] * (leak gamma u[t] + drop)
+            torch.addcmul(drop, u_seq[t], leak_gamma, out=scratch)
+            torch.addcmul(grad_s[t], following, scratch, value=-1.0, out=grad_z[t]).mul_(sg[t])
             torch.addcmul(grad_z[t], following, carried_by_state[t], out=grad_u[t])
 
         v_prev = torch.cat([v0.unsqueeze(0), u_seq[:-1]])
