@@ -57,7 +57,17 @@ _FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
         "spikelayers-ws": ("WSConv2d", "WSLinear"),
     },
     "neuron": {
-        "spikelayers-neuron": ("IFNode", "LIFNode", "ParametricLIFNode"),
+        "spikelayers-neuron": (
+            "IFNode",
+            "LIFNode",
+            "ParametricLIFNode",
+            "PSN",
+            "MaskedPSN",
+            "SlidingPSN",
+            "GatedLIFNode",
+            "DSRIFNode",
+            "DSRLIFNode",
+        ),
         "spikelayers-ottt": ("OTTTLIFNode",),
     },
     "surrogate": {
