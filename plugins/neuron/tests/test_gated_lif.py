@@ -221,3 +221,20 @@ def test_a_subclass_overriding_the_charge_runs_its_own_dynamics():
     spikes.sum().backward()
     ref.sum().backward()
     assert_close(x.grad, x_ref.grad, "subclass input gradient", rtol=1e-5, atol=1e-6)
+
+
+class SoftStep(torch.nn.Module):
+    """A surrogate written as a plain module (no ``derivative_``): the backward falls back to autograd."""
+
+    def forward(self, z):
+        return torch.sigmoid(3.0 * z) + 0.1 * torch.tanh(z)
+
+
+def test_any_elementwise_surrogate_module_works():
+    x = torch.randn(5, 2, 3, 2) + 0.5
+    v0 = torch.rand(2, 3, 2)
+    params = _parameters(5, 3, 4)
+    out, grads = _run(gated_lif_multi_step, x, v0, params, SoftStep(), 4)
+    ref_out, ref_grads = _run(gated_lif_reference, x, v0, params, SoftStep(), 4)
+    assert_close(out, ref_out, "plain-module surrogate: outputs", rtol=1e-5, atol=1e-6)
+    assert_close(grads, ref_grads, "plain-module surrogate: gradients", rtol=1e-4, atol=1e-6)

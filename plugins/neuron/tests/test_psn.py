@@ -302,3 +302,24 @@ def test_copy_and_pickle_keep_the_queue(build):
         reset_net(node)
         node(x[0])
         node(x[1])
+
+
+class SoftStep(torch.nn.Module):
+    """A surrogate written as a plain module (no ``derivative_``): the backward falls back to autograd."""
+
+    def forward(self, z):
+        return torch.sigmoid(3.0 * z) + 0.1 * torch.tanh(z)
+
+
+def test_any_elementwise_surrogate_module_works():
+    torch.manual_seed(0)
+    weight, bias = torch.randn(5, 5), torch.randn(5, 1)
+    surrogate = SoftStep()
+    _assert_matches(
+        lambda x, w, b: psn_multi_step(x, w, b, surrogate),
+        lambda x, w, b: psn_reference(x, w, b, surrogate),
+        torch.randn(5, 2, 3),
+        [weight, bias],
+        torch.float32,
+        "PSN with a plain-module surrogate",
+    )

@@ -13,8 +13,9 @@ recursion in reverse (``G[t] = dL/du[t]``)::
     G[t]     = dL/ds[t] * sg[t] + G[t+1] * leak * (1 - gamma * s[t])
 
 and then every coefficient's gradient as one vectorised sum over time. ``sg`` is the
-derivative of the neuron's surrogate, taken by autograd of the surrogate module itself on
-the whole sequence at once, so any surrogate works. Readable definition:
+derivative of the neuron's surrogate on the whole sequence at once (in place for the
+built-in surrogates, by autograd of the surrogate module otherwise), so any surrogate
+works. Readable definition:
 :mod:`.reference`.
 """
 
@@ -27,6 +28,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ..precision import compute_dtype
+from ..surrogate_derivative import surrogate_derivative_
 from .reference import GatedLIFParameters, channel_view
 
 Surrogate = Callable[[torch.Tensor], torch.Tensor]
@@ -64,15 +66,6 @@ def gated_lif_coefficients(params: GatedLIFParameters, step_dim: int, dtype: tor
         gain=1 - b * (1 - conduct.sigmoid()),
         theta=view(params.v_threshold).sigmoid(),
     )
-
-
-def surrogate_and_derivative(surrogate: Surrogate, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(surrogate(z), d surrogate(z) / dz)`` for an element-wise surrogate, by autograd."""
-    with torch.enable_grad():
-        z = z.detach().requires_grad_(True)
-        out = surrogate(z)
-        (derivative,) = torch.autograd.grad(out, z, torch.ones_like(out))
-    return out.detach(), derivative
 
 
 class GatedLIFFunction(torch.autograd.Function):
@@ -119,7 +112,7 @@ class GatedLIFFunction(torch.autograd.Function):
         x_seq, v0, u_seq, s_seq, leak, gamma, drop, decay, gain, theta = ctx.saved_tensors
         T = u_seq.shape[0]
         dtype = u_seq.dtype
-        _, sg = surrogate_and_derivative(ctx.surrogate, u_seq - theta)
+        sg = surrogate_derivative_(ctx.surrogate, u_seq - theta)
         grad_s = torch.zeros_like(u_seq) if grad_s is None else grad_s.to(dtype)
         grad_u = torch.empty_like(u_seq)  # G[t] = dL/du[t]
         grad_z = torch.empty_like(u_seq)  # dL/ds[t] * sg[t] = dL/d(u[t] - theta)

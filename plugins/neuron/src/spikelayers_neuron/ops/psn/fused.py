@@ -2,28 +2,64 @@
 
 The charge of every step is a linear function of the whole input sequence, so the
 ``T`` charges are one ``addmm`` ``[T, T] @ [T, N*...]`` and the surrogate runs once on
-the result: no loop over ``T``, and autograd's backward is two more matrix products.
+the result: no loop over ``T``, and the backward (:class:`PSNFunction`) is two more
+matrix products.
 The readable definitions are in :mod:`.reference`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 from ..precision import compute_dtype
+from ..surrogate_derivative import surrogate_derivative_
 
 Surrogate = Callable[[torch.Tensor], torch.Tensor]
+
+
+class PSNFunction(torch.autograd.Function):
+    """``(x [T, M], weight [T, T], bias [T, 1] or [], surrogate) -> surrogate(bias + weight @ x)``.
+
+    Saves the charge ``h`` and, in the backward, turns a copy of it into
+    ``dL/dh = surrogate'(h) * dL/ds`` in place, then ``dL/dx = weight^T dL/dh``,
+    ``dL/dweight = dL/dh x^T`` and ``dL/dbias`` its sum: the same numbers as autograd
+    through :func:`torch.addmm` and the surrogate, with fewer temporaries.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate
+    ) -> torch.Tensor:
+        h = torch.addmm(bias, weight, x)
+        ctx.surrogate = surrogate
+        ctx.bias_shape = bias.shape
+        ctx.save_for_backward(x, weight, h)
+        return surrogate(h)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_spike: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, weight, h = ctx.saved_tensors
+        grad_h = surrogate_derivative_(ctx.surrogate, h.clone()).mul_(grad_spike)
+        needs = ctx.needs_input_grad
+        grad_x = weight.t().mm(grad_h) if needs[0] else None
+        grad_weight = grad_h.mm(x.t()) if needs[1] else None
+        grad_bias = grad_h.sum(1, keepdim=True).sum_to_size(ctx.bias_shape) if needs[2] else None
+        return grad_x, grad_weight, grad_bias, None
 
 
 def psn_multi_step(x_seq: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:
     """``surrogate(bias + weight @ x_seq)`` over time: ``x_seq`` ``[T, N, *]``, ``weight``
     ``[T, T]``, ``bias`` broadcastable to ``[T, 1]`` -> spikes ``[T, N, *]`` in ``x_seq``'s dtype."""
     dtype = compute_dtype(x_seq, weight, bias)
-    h = torch.addmm(bias.to(dtype), weight.to(dtype), x_seq.flatten(1).to(dtype))
-    return surrogate(h).view(x_seq.shape).to(x_seq.dtype)
+    x = x_seq.flatten(1).to(dtype)
+    spikes = PSNFunction.apply(x, weight.to(dtype), bias.to(dtype), surrogate)
+    return spikes.view(x_seq.shape).to(x_seq.dtype)
 
 
 def band_mask(
