@@ -62,6 +62,7 @@ class DSRIFFunction(torch.autograd.Function):
         alpha: float = 0.5,
         v_threshold_grad_scaling: float = 1.0,
     ) -> torch.Tensor:
+        """The spikes of the whole sequence (see the class)."""
         v_th = torch.as_tensor(v_threshold, device=inp.device)
         out = _spiking_forward(inp, v_th, alpha, None)
         ctx.save_for_backward(inp, v_th)
@@ -70,6 +71,7 @@ class DSRIFFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
+        """The gradients of the inputs that need one (``None`` for the others)."""
         inp, v_th = ctx.saved_tensors
         dtype = compute_dtype(inp, v_th)
         v_th = v_th.to(dtype)
@@ -100,6 +102,7 @@ class DSRLIFFunction(torch.autograd.Function):
         alpha: float = 0.3,
         v_threshold_grad_scaling: float = 1.0,
     ) -> torch.Tensor:
+        """The spikes of the whole sequence (see the class)."""
         v_th = torch.as_tensor(v_threshold, device=inp.device)
         out = _spiking_forward(inp, v_th, alpha, math.exp(-delta_t / tau)).div_(delta_t)
         ctx.save_for_backward(inp, v_th)
@@ -108,6 +111,7 @@ class DSRLIFFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
+        """The gradients of the inputs that need one (``None`` for the others)."""
         inp, v_th = ctx.saved_tensors
         T, tau, delta_t = ctx.T, ctx.tau, ctx.delta_t
         dtype = compute_dtype(inp, v_th)

@@ -55,6 +55,7 @@ class DSRIFReference(torch.autograd.Function):
     def forward(
         ctx: Any, x_seq: torch.Tensor, T: int, v_threshold: torch.Tensor, alpha: float, scaling: float
     ) -> torch.Tensor:
+        """The spikes of the whole sequence (see the class)."""
         dtype = compute_dtype(x_seq, v_threshold)
         x, v_th = x_seq.to(dtype), v_threshold.to(dtype)
         m = torch.zeros_like(x[0])
@@ -70,6 +71,7 @@ class DSRIFReference(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
+        """The gradients of the inputs that need one (``None`` for the others)."""
         x, v_th = ctx.saved_tensors
         T = ctx.T
         rate = x.mean(0)
@@ -95,6 +97,7 @@ class DSRLIFReference(torch.autograd.Function):
         alpha: float,
         scaling: float,
     ) -> torch.Tensor:
+        """The spikes of the whole sequence (see the class)."""
         dtype = compute_dtype(x_seq, v_threshold)
         x, v_th = x_seq.to(dtype), v_threshold.to(dtype)
         beta = math.exp(-delta_t / tau)
@@ -111,6 +114,7 @@ class DSRLIFReference(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
+        """The gradients of the inputs that need one (``None`` for the others)."""
         x, v_th = ctx.saved_tensors
         T, tau, delta_t = ctx.T, ctx.tau, ctx.delta_t
         rate = weighted_rate_reference(x, tau, delta_t)

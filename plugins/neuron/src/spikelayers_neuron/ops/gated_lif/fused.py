@@ -85,6 +85,7 @@ class GatedLIFFunction(torch.autograd.Function):
         theta: torch.Tensor,
         surrogate: Surrogate,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The spikes of the whole sequence (see the class)."""
         dtype = v0.dtype
         T = x_seq.shape[0]
         u_seq = torch.empty(x_seq.shape, dtype=dtype, device=x_seq.device)
@@ -109,6 +110,7 @@ class GatedLIFFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_s: torch.Tensor | None, grad_v: torch.Tensor | None) -> tuple[Any, ...]:
+        """The gradients of the inputs that need one (``None`` for the others)."""
         x_seq, v0, u_seq, s_seq, leak, gamma, drop, decay, gain, theta = ctx.saved_tensors
         T = u_seq.shape[0]
         dtype = u_seq.dtype

@@ -35,6 +35,7 @@ class PSNFunction(torch.autograd.Function):
     def forward(
         ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate
     ) -> torch.Tensor:
+        """The spikes of the whole sequence (see the class)."""
         h = torch.addmm(bias, weight, x)
         ctx.surrogate = surrogate
         ctx.bias_shape = bias.shape
@@ -44,6 +45,7 @@ class PSNFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_spike: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        """The gradients of the inputs that need one (``None`` for the others)."""
         x, weight, h = ctx.saved_tensors
         grad_h = surrogate_derivative_(ctx.surrogate, h.clone()).mul_(grad_spike)
         needs = ctx.needs_input_grad
