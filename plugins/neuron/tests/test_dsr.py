@@ -171,3 +171,17 @@ def test_inputs_of_another_length_raise(cls):
 def test_integers_mean_the_same_numbers():
     assert DSRIFNode(T=4, v_threshold=2).v_threshold.item() == 2.0
     assert DSRLIFNode(T=4, tau=3, delta_t=1).tau == 3.0
+
+
+def test_functions_take_a_float_threshold_as_the_reference_allows():
+    x = (torch.randn(4, 3) + 0.5).requires_grad_()
+    out = DSRIFNode.DSRIFFunction.apply(x, 4, 0.7, 0.5, 1.0)
+    expected = DSRIFReference.apply(x, 4, torch.tensor(0.7), 0.5, 1.0)
+    assert torch.equal(out, expected)
+    out.sum().backward()
+    assert x.grad is not None
+
+
+def test_repr_names_the_settings():
+    assert "T=4, init_vth=6.0, alpha=0.5, vth_bound=0.01, vth_g_scale=1.0" in repr(DSRIFNode(T=4))
+    assert "tau=2.0, dt=0.05, alpha=0.3" in repr(DSRLIFNode(T=4))

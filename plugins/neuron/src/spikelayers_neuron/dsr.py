@@ -131,7 +131,7 @@ class DSRIFNode(_DSRNode):
 
     def extra_repr(self) -> str:
         return (
-            f"{super().extra_repr()}, T={self.T}, init_vth={float(self.v_threshold)}, alpha={self.alpha}, "
+            f"{super().extra_repr()}, T={self.T}, init_vth={self.v_threshold.detach().item()}, alpha={self.alpha}, "
             f"vth_bound={self.v_threshold_lower_bound}, vth_g_scale={self.v_threshold_grad_scaling}"
         )
 
@@ -220,7 +220,7 @@ class DSRLIFNode(_DSRNode):
 
     def extra_repr(self) -> str:
         return (
-            f"{super().extra_repr()}, T={self.T}, init_vth={float(self.v_threshold)}, tau={self.tau}, "
+            f"{super().extra_repr()}, T={self.T}, init_vth={self.v_threshold.detach().item()}, tau={self.tau}, "
             f"dt={self.delta_t}, alpha={self.alpha}, vth_bound={self.v_threshold_lower_bound}, "
             f"vth_g_scale={self.v_threshold_grad_scaling}"
         )
