@@ -28,6 +28,12 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
             "LIAFNode": "spikelayers_neuron.lif_variants:LIAFNode",
             "KLIFNode": "spikelayers_neuron.lif_variants:KLIFNode",
             "SLTTLIFNode": "spikelayers_neuron.lif_variants:SLTTLIFNode",
+            "PSN": "spikelayers_neuron.psn:PSN",
+            "MaskedPSN": "spikelayers_neuron.psn:MaskedPSN",
+            "SlidingPSN": "spikelayers_neuron.psn:SlidingPSN",
+            "GatedLIFNode": "spikelayers_neuron.gated:GatedLIFNode",
+            "DSRIFNode": "spikelayers_neuron.dsr:DSRIFNode",
+            "DSRLIFNode": "spikelayers_neuron.dsr:DSRLIFNode",
         },
         "surrogate": {
             "heaviside": "spikelayers_neuron.surrogate:heaviside",
@@ -85,12 +91,14 @@ def spikelayers_kernels() -> list[KernelSpec]:
 @hookimpl
 def spikelayers_bench_cases() -> list[BenchCase]:
     from .bench import BENCH_CASES
+    from .psn_gated_dsr_bench import PSN_GATED_DSR_BENCH_CASES
 
-    return list(BENCH_CASES)
+    return list(BENCH_CASES) + list(PSN_GATED_DSR_BENCH_CASES)
 
 
 @hookimpl
 def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
+    from .psn_gated_dsr_cases import psn_gated_dsr_cases
 
-    return conformance_cases()
+    return conformance_cases() + psn_gated_dsr_cases()

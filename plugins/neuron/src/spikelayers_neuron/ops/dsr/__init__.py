@@ -1,0 +1,1 @@
+"""The DSR neurons: a spiking forward, a rate-based backward."""

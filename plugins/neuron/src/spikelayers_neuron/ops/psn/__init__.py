@@ -1,0 +1,1 @@
+"""The parallel spiking neurons' charge: a matrix product over time."""
