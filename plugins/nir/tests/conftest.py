@@ -63,10 +63,7 @@ def run(net: nn.Module, x: torch.Tensor, step_mode: str) -> tuple[torch.Tensor, 
     functional.set_step_mode(net, step_mode)
     functional.reset_net(net)
     with torch.no_grad():
-        if step_mode == "m":
-            out = net(x)
-        else:
-            out = torch.stack([net(step) for step in x])
+        out = net(x) if step_mode == "m" else torch.stack([net(step) for step in x])
     potentials = [torch.as_tensor(cell.v).clone() for cell in neurons(net)]
     functional.reset_net(net)
     return out, potentials

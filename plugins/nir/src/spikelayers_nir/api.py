@@ -45,7 +45,8 @@ class ExportContext:
         name: the layer's qualified name in the network (``"features.0"``).
         layer_type: the layer's class name, for messages.
         input_shape: one sample's input shape, without time and batch dims (``[C, H, W]``).
-        output_shape: one sample's output shape.
+        output_shape: one sample's output shape (``None`` when the layer's output is not
+            one tensor; the export then fails unless the converter refuses first).
         dt: the time step in seconds.
         exact_threshold: store thresholds so that strict readers (``v > threshold``) fire
             exactly where this library does (``v >= v_threshold``).
@@ -55,7 +56,7 @@ class ExportContext:
     name: str
     layer_type: str
     input_shape: tuple[int, ...]
-    output_shape: tuple[int, ...]
+    output_shape: tuple[int, ...] | None
     dt: float
     exact_threshold: bool = False
     maxpool_as_sumpool: bool = False

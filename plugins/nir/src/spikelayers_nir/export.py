@@ -203,14 +203,25 @@ class _GraphBuilder:
         if found is None:
             raise NIRExportError(f"cannot export {label} to NIR: {self.missing_converter_reason(type(layer))}")
         exporter, _claim = found
+        output_shape = self.shape(node, label) if _is_tensor(node) else None
         context = ExportContext(
             name=name,
             layer_type=type(layer).__name__,
             input_shape=self.shape(node.args[0], label),
-            output_shape=self.shape(node, label),
+            output_shape=output_shape,
             **self.options,
         )
-        result = exporter(layer, context)
+        try:
+            result = exporter(layer, context)
+        except NIRExportError:
+            raise
+        except Exception:
+            if output_shape is None:
+                result = None
+            else:
+                raise
+        if output_shape is None:  # the converter accepted a layer whose output is not one tensor
+            raise NIRExportError(f"cannot export {label} to NIR: its output is not a single tensor")
         upstream = node.args[0]
         if isinstance(result, Fold):
             self.sources[node] = [self.fold(result, upstream, context)]
@@ -247,6 +258,10 @@ class _GraphBuilder:
             )
         self.nodes[sources[0]] = fold_into(target, fold, context)
         return sources[0]
+
+
+def _is_tensor(node: fx.Node) -> bool:
+    return hasattr(node.meta.get("tensor_meta"), "shape")
 
 
 _FOLDABLE = (nir.Affine, nir.Linear, nir.Conv1d, nir.Conv2d)
