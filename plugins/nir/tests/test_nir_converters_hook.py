@@ -94,7 +94,7 @@ def test_a_third_party_plugin_makes_its_layer_exportable_and_importable(clean_re
     graph = to_nir(net, torch.zeros(1, 2))
     assert isinstance(graph.nodes["1"], nir.Scale)
     assert isinstance(from_nir(graph)[1], Doubler)
-    with pytest.raises(NIRExportError, match="LoudDoubler.*no installed plugin"):
+    with pytest.raises(NIRExportError, match=r"LoudDoubler.*no installed plugin"):
         to_nir(nn.Sequential(layer.Linear(2, 2), LoudDoubler()), torch.zeros(1, 2))
 
 

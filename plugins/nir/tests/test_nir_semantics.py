@@ -203,7 +203,7 @@ def test_import_of_an_if_with_another_dt_is_refused():
 
 def test_import_of_a_node_type_without_importer_is_refused():
     graph = nir.NIRGraph.from_list(nir.Scale(scale=np.ones(3)))
-    with pytest.raises(NIRImportError, match="'scale' \\(Scale\\).*no installed plugin"):
+    with pytest.raises(NIRImportError, match=r"'scale' \(Scale\).*no installed plugin"):
         from_nir(graph)
 
 
