@@ -214,7 +214,7 @@ def test_reset_net_and_set_step_mode_reach_imported_modules(kit, tmp_path):
 
 @st.composite
 def chains(draw):
-    """A random chain on [N, 2, 6, 6] spikes: convs, pools, neurons, a flatten and linears."""
+    """A random chain on [N, 2, 6, 6] spikes: convs, batch norms, pools, neurons, a flatten and linears."""
     torch.manual_seed(draw(st.integers(0, 2**16)))
     layers: list[nn.Module] = []
     channels, size = 2, 6
@@ -231,11 +231,21 @@ def chains(draw):
             return neuron.LIFNode(tau=tau, decay_input=decay_input, v_threshold=threshold, v_reset=reset)
         return neuron.ParametricLIFNode(init_tau=tau, decay_input=decay_input, v_threshold=threshold, v_reset=reset)
 
+    def a_batch_norm(norm):
+        with torch.no_grad():
+            norm.running_mean.uniform_(-0.5, 0.5)
+            norm.running_var.uniform_(0.2, 2.0)
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.3, 0.3)
+        return norm
+
     for _ in range(draw(st.integers(0, 2))):
         kernel = draw(st.sampled_from([1, 3]))
         out = draw(st.integers(1, 4))
         layers.append(layer.Conv2d(channels, out, kernel, padding=kernel // 2, bias=draw(st.booleans())))
         channels = out
+        if draw(st.booleans()):
+            layers.append(a_batch_norm(layer.BatchNorm2d(out)))
         layers.append(a_neuron())
         if size % 2 == 0 and draw(st.booleans()):
             layers.append(layer.AvgPool2d(2))
@@ -246,8 +256,10 @@ def chains(draw):
         out = draw(st.integers(1, 8))
         layers.append(layer.Linear(features, out, bias=draw(st.booleans())))
         features = out
+        if draw(st.booleans()):
+            layers.append(a_batch_norm(layer.BatchNorm1d(out)))
         layers.append(a_neuron())
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers).eval()
 
 
 def _charges_differently(module: nn.Module) -> bool:
@@ -263,12 +275,14 @@ def _charges_differently(module: nn.Module) -> bool:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(net=chains(), step_mode=st.sampled_from(STEP_MODES), dt=st.sampled_from([1e-4, 1e-3, 0.05]))
-def test_random_chains_round_trip_bit_identically(kit, tmp_path_factory, net, step_mode, dt):
+def test_random_chains_round_trip_exactly_or_within_1e6_with_batch_norm(kit, tmp_path_factory, net, step_mode, dt):
     x = kit.spikes((4, 2, 2, 6, 6), p=0.7) * 2.0
     path = tmp_path_factory.mktemp("chain") / "chain.nir"
     imported = kit.round_trip(net, x[0], path, dt=dt)
+    folded = any(isinstance(module, (layer.BatchNorm1d, layer.BatchNorm2d)) for module in net.modules())
     rounding = any(_charges_differently(module) for module in net.modules())
-    assert_same_run(kit, net, imported, x, step_mode, atol=1e-5 if rounding else 0.0)
+    atol = 1e-5 if rounding else 1e-6 if folded else 0.0
+    assert_same_run(kit, net, imported, x, step_mode, atol=atol)
 
 
 def test_graph_is_written_with_float64_neuron_parameters(kit, tmp_path):
