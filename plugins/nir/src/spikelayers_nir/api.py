@@ -111,7 +111,10 @@ def array_of(tensor: torch.Tensor) -> np.ndarray:
 
 
 def tensor_of(array: Any) -> torch.Tensor:
-    """A torch tensor in the default dtype that shares no memory with ``array``."""
+    """A torch tensor in the default dtype that shares no memory with ``array`` (some
+    readers hand out torch tensors instead of numpy arrays)."""
+    if isinstance(array, torch.Tensor):
+        return array.detach().to(device="cpu", dtype=torch.get_default_dtype(), copy=True)
     return torch.tensor(np.array(array, copy=True), dtype=torch.get_default_dtype())
 
 
