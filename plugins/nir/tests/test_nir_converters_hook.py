@@ -13,7 +13,7 @@ from torch import nn
 
 from spikelayers import layer, neuron, plugins
 from spikelayers.hookspecs import hookimpl
-from spikelayers_nir import ConverterDiscoveryError, NIRExportError, from_nir, to_nir
+from spikelayers_nir import ConverterDiscoveryError, NIRExportError, NIRImportError, from_nir, to_nir
 from spikelayers_nir.registry import collect_converters, get_converters
 
 
@@ -156,3 +156,28 @@ def test_family_hooks_import_neither_nir_nor_their_converters():
     env = {**os.environ, "SPIKELAYERS_PLUGINS": families}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def failing_exporter(module, context):
+    raise KeyError("missing field")
+
+
+def failing_importer(node, context):
+    raise KeyError("missing field")
+
+
+def test_a_converter_that_fails_is_reported_with_the_layer_and_the_plugin(clean_registry, this_module):
+    plugins.register_plugin(
+        _plugin(
+            "failing_plugin",
+            {
+                "exporters": {f"{this_module}:Doubler": f"{this_module}:failing_exporter"},
+                "importers": {"Scale": f"{this_module}:failing_importer"},
+            },
+        ),
+        "failing",
+    )
+    with pytest.raises(NIRExportError, match=r"layer '0' \(Doubler\).*plugin 'failing'.*KeyError"):
+        to_nir(nn.Sequential(Doubler()), torch.zeros(1, 2))
+    with pytest.raises(NIRImportError, match=r"node 'scale' \(Scale\).*plugin 'failing'.*KeyError"):
+        from_nir(nir.NIRGraph.from_list(nir.Scale(scale=np.ones(2))))

@@ -202,7 +202,7 @@ class _GraphBuilder:
         found = self.converters.exporter_for(type(layer))
         if found is None:
             raise NIRExportError(f"cannot export {label} to NIR: {self.missing_converter_reason(type(layer))}")
-        exporter, _claim = found
+        exporter, claim = found
         output_shape = self.shape(node, label) if _is_tensor(node) else None
         context = ExportContext(
             name=name,
@@ -215,11 +215,13 @@ class _GraphBuilder:
             result = exporter(layer, context)
         except NIRExportError:
             raise
-        except Exception:
-            if output_shape is None:
-                result = None
-            else:
-                raise
+        except Exception as error:
+            if output_shape is not None:
+                raise NIRExportError(
+                    f"cannot export {label} to NIR: its converter {claim.target} (plugin {claim.plugin!r}) failed: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+            result = None
         if output_shape is None:  # the converter accepted a layer whose output is not one tensor
             raise NIRExportError(f"cannot export {label} to NIR: its output is not a single tensor")
         upstream = node.args[0]

@@ -100,8 +100,16 @@ def from_nir(
                 "no installed plugin has an importer for this node type "
                 "(a plugin adds one through the spikelayers_nir_converters hook)"
             )
-        importer, _claim = found
-        modules[name] = _as_module(importer(node, context))
+        importer, claim = found
+        try:
+            result = importer(node, context)
+        except NIRImportError:
+            raise
+        except Exception as error:
+            raise context.refuse(
+                f"its importer {claim.target} (plugin {claim.plugin!r}) failed: {type(error).__name__}: {error}"
+            ) from error
+        modules[name] = _as_module(result)
     model = _assemble(graph, order, feeds, modules, inputs[0], outputs, step_mode)
     set_step_mode(model, step_mode)
     return model
