@@ -161,3 +161,15 @@ def test_we_run_norses_lif_box(kit):
     graph = norse.to_nir(net, x[0])
     expected = kit.stepped(net, x, stateful=True)
     assert torch.equal(kit.ours_multi_step(from_nir(graph, dt=1e-3), x), expected)
+
+
+def test_we_run_norses_integrate_and_fire_as_it_does(kit):
+    """Norse writes IF with r = 1 and adds its input once per step: that is dt = 1 s here."""
+    torch.manual_seed(4)
+    net = norse.SequentialState(nn.Linear(6, 5), norse.IAFCell(norse.IAFParameters(v_th=torch.tensor(0.4))))
+    x = kit.spikes((T, N, 6), seed=6)
+    graph = norse.to_nir(net, x[0])
+    expected = kit.stepped(net, x, stateful=True)
+    assert expected.sum() > 0
+    ours = from_nir(graph, dt=1.0, exact_threshold=True)
+    assert torch.equal(kit.ours_multi_step(ours, x), expected)

@@ -291,3 +291,19 @@ def test_graph_is_written_with_float64_neuron_parameters(kit, tmp_path):
     nir.write(path, to_nir(net, torch.zeros(1, 2)))
     node = nir.read(path).nodes["1"]
     assert node.tau.dtype == "float64" and node.tau.tolist() == [2.0 * 1e-4] * 2
+
+
+@pytest.mark.parametrize("step_mode", STEP_MODES)
+def test_conv1d_round_trips(kit, tmp_path, step_mode):
+    torch.manual_seed(7)
+    net = nn.Sequential(
+        layer.Conv1d(2, 4, 3, stride=2, padding=1, dilation=1),
+        neuron.IFNode(v_threshold=0.1),
+        layer.Conv1d(4, 4, 3, padding="same"),
+        neuron.LIFNode(tau=2.0, v_threshold=0.1),
+    )
+    x = kit.spikes((4, 2, 2, 9))
+    imported = kit.round_trip(net, x[0], tmp_path / "conv1d.nir")
+    assert imported[2].padding == "same"
+    out = assert_same_run(kit, net, imported, x, step_mode)
+    assert out.sum() > 0

@@ -128,6 +128,7 @@ def test_exact_threshold_import_fires_strictly_above():
         (layer.AvgPool2d(2, ceil_mode=True), "ceil_mode"),
         (layer.Flatten(0), "batch dim"),
         (layer.Conv2d(2, 2, 1, padding=1, padding_mode="reflect"), "padding_mode"),
+        (layer.Conv2d(2, 2, 1, groups=2), "grouped convolutions"),
         (layer.AdaptiveAvgPool2d(3), "does not divide"),
         (layer.Upsample(scale_factor=2), "no installed plugin has a NIR converter"),
     ],

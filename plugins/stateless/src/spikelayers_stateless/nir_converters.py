@@ -51,8 +51,12 @@ def export_linear(layer: Linear, context: ExportContext) -> nir.NIRNode:
 def _conv_checks(layer: nn.modules.conv._ConvNd, context: ExportContext) -> np.ndarray:
     if layer.padding_mode != "zeros":
         raise context.refuse(f"padding_mode={layer.padding_mode!r}; NIR convolutions pad with zeros only")
-    weight = array_of(layer.weight)
-    return weight
+    if layer.groups != 1:
+        raise context.refuse(
+            f"groups={layer.groups}; NIR types a convolution's input by weight.shape[1] channels, which is wrong "
+            "for grouped convolutions, so readers reject the graph"
+        )
+    return array_of(layer.weight)
 
 
 def _conv_bias(layer: nn.modules.conv._ConvNd, weight: np.ndarray) -> np.ndarray:
