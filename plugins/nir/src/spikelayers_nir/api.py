@@ -15,7 +15,7 @@ to have it also convert subclasses of its class. Both raise through ``context.re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,6 @@ class ExportContext:
     dt: float
     exact_threshold: bool = False
     maxpool_as_sumpool: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def refuse(self, reason: str) -> NIRExportError:
         """An error naming this layer; ``raise context.refuse("...")``."""
