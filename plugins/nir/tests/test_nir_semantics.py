@@ -172,6 +172,15 @@ def test_export_leaves_the_network_as_it_was():
     assert torch.equal(net[1].v, v)
 
 
+def test_export_right_after_a_forward_with_gradients():
+    net = nn.Sequential(layer.Linear(3, 3), neuron.LIFNode(v_threshold=0.1))
+    net(torch.ones(2, 3))
+    assert net[1].v.grad_fn is not None
+    v = net[1].v
+    assert isinstance(to_nir(net, torch.ones(2, 3)).nodes["1"], nir.LIF)
+    assert net[1].v is v and v.grad_fn is not None
+
+
 def lif_graph(**fields) -> nir.NIRGraph:
     params = {"tau": 2e-4, "r": 1.0, "v_leak": 0.0, "v_threshold": 1.0, "v_reset": 0.0}
     params.update(fields)

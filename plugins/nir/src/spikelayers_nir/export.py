@@ -13,6 +13,7 @@ import copy
 import itertools
 import math
 import operator
+from typing import Any
 
 import nir
 import numpy as np
@@ -21,6 +22,7 @@ from nirtorch.torch_tracer import NIRTorchTracer
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from spikelayers.base import MemoryModule
 from spikelayers.functional import reset_net
 
 from .api import DEFAULT_DT, ExportContext, Fold, NIRExportError
@@ -85,7 +87,7 @@ def to_nir(
     if not isinstance(example_input, torch.Tensor):
         raise TypeError(f"to_nir: example_input must be a tensor, got {type(example_input).__name__}")
     converters = get_converters()
-    work = copy.deepcopy(net)
+    work = _copy_without_history(net)
     if _is_leaf(work, converters):
         work = nn.Sequential(work)
     reset_net(work)
@@ -105,6 +107,18 @@ def to_nir(
     options = {"dt": dt, "exact_threshold": exact_threshold, "maxpool_as_sumpool": maxpool_as_sumpool}
     builder = _GraphBuilder(traced, converters, leading_dims, options)
     return builder.build()
+
+
+def _copy_without_history(net: nn.Module) -> nn.Module:
+    """A deep copy of ``net`` whose memories (potentials kept from a forward with
+    gradients, which ``deepcopy`` refuses) are detached copies; ``net`` is untouched."""
+    memo: dict[int, Any] = {}
+    for module in net.modules():
+        if isinstance(module, MemoryModule):
+            for value in module.memories():
+                if isinstance(value, torch.Tensor) and not value.is_leaf:
+                    memo[id(value)] = value.detach().clone()
+    return copy.deepcopy(net, memo)
 
 
 def _is_leaf(module: nn.Module, converters: Converters) -> bool:
