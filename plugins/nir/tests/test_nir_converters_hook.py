@@ -18,11 +18,17 @@ from spikelayers_nir.registry import collect_converters, get_converters
 
 
 @pytest.fixture
-def clean_registry():
-    plugins.reload()
-    yield
-    plugins._extra_plugins.clear()
-    plugins.reload()
+def register():
+    """``register(module, name)`` adds a plugin for this test only."""
+    names: list[str] = []
+
+    def add(module: types.ModuleType, name: str) -> None:
+        names.append(name)
+        plugins.register_plugin(module, name)
+
+    yield add
+    for name in names:
+        plugins.unregister_plugin(name)
 
 
 class Doubler(nn.Module):
@@ -79,8 +85,8 @@ def test_every_family_contributes_through_the_hook():
     assert converters.errors == {}
 
 
-def test_a_third_party_plugin_makes_its_layer_exportable_and_importable(clean_registry, this_module):
-    plugins.register_plugin(
+def test_a_third_party_plugin_makes_its_layer_exportable_and_importable(register, this_module):
+    register(
         _plugin(
             "doubler_plugin",
             {
@@ -98,8 +104,8 @@ def test_a_third_party_plugin_makes_its_layer_exportable_and_importable(clean_re
         to_nir(nn.Sequential(layer.Linear(2, 2), LoudDoubler()), torch.zeros(1, 2))
 
 
-def test_a_converter_may_opt_in_to_subclasses(clean_registry, this_module):
-    plugins.register_plugin(
+def test_a_converter_may_opt_in_to_subclasses(register, this_module):
+    register(
         _plugin(
             "doubler_plugin", {"exporters": {f"{this_module}:Doubler": f"{this_module}:export_doubler_and_subclasses"}}
         ),
@@ -109,22 +115,22 @@ def test_a_converter_may_opt_in_to_subclasses(clean_registry, this_module):
     assert isinstance(graph.nodes["1"], nir.Scale)
 
 
-def test_two_plugins_claiming_one_class_fail_naming_both(clean_registry, this_module):
+def test_two_plugins_claiming_one_class_fail_naming_both(register, this_module):
     claim = {"exporters": {"spikelayers_neuron.node:LIFNode": f"{this_module}:export_doubler"}}
-    plugins.register_plugin(_plugin("rival_plugin", claim), "rival")
+    register(_plugin("rival_plugin", claim), "rival")
     with pytest.raises(ConverterDiscoveryError, match=r"LIFNode.*'neuron'.*'rival'|LIFNode.*'rival'.*'neuron'"):
         get_converters()
 
 
-def test_two_plugins_claiming_one_node_type_fail_naming_both(clean_registry, this_module):
-    plugins.register_plugin(_plugin("rival_plugin", {"importers": {"LIF": f"{this_module}:import_scale"}}), "rival")
+def test_two_plugins_claiming_one_node_type_fail_naming_both(register, this_module):
+    register(_plugin("rival_plugin", {"importers": {"LIF": f"{this_module}:import_scale"}}), "rival")
     with pytest.raises(ConverterDiscoveryError, match=r"NIR node type LIF.*'(neuron|rival)'.*'(neuron|rival)'"):
         collect_converters()
 
 
-def test_a_broken_plugin_breaks_only_its_own_layers(clean_registry, this_module):
-    plugins.register_plugin(_plugin("broken_plugin", RuntimeError("boom")), "broken")
-    plugins.register_plugin(_plugin("malformed_plugin", {"exporters": {"x:Y": 3}}), "malformed")
+def test_a_broken_plugin_breaks_only_its_own_layers(register, this_module):
+    register(_plugin("broken_plugin", RuntimeError("boom")), "broken")
+    register(_plugin("malformed_plugin", {"exporters": {"x:Y": 3}}), "malformed")
     converters = get_converters()
     assert "boom" in converters.errors["broken"]
     assert "malformed" in converters.errors
@@ -134,8 +140,8 @@ def test_a_broken_plugin_breaks_only_its_own_layers(clean_registry, this_module)
         to_nir(nn.Sequential(Doubler()), torch.zeros(1, 2))
 
 
-def test_a_converter_that_cannot_be_imported_names_its_plugin(clean_registry, this_module):
-    plugins.register_plugin(
+def test_a_converter_that_cannot_be_imported_names_its_plugin(register, this_module):
+    register(
         _plugin("typo_plugin", {"exporters": {f"{this_module}:Doubler": "no_such_module_anywhere:export"}}), "typo"
     )
     with pytest.raises(NIRExportError, match="no_such_module_anywhere:export of plugin 'typo'"):
@@ -166,8 +172,8 @@ def failing_importer(node, context):
     raise KeyError("missing field")
 
 
-def test_a_converter_that_fails_is_reported_with_the_layer_and_the_plugin(clean_registry, this_module):
-    plugins.register_plugin(
+def test_a_converter_that_fails_is_reported_with_the_layer_and_the_plugin(register, this_module):
+    register(
         _plugin(
             "failing_plugin",
             {
