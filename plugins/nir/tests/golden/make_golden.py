@@ -1,9 +1,10 @@
 """Write the SpikingJelly 2.0.0 fixtures of the golden tests (``test_nir_golden.py``).
 
 Run from the repository root in an environment with ``spikingjelly==2.0.0`` and the
-spikelayers distributions (the ``nir-interop`` tox env has both)::
+spikelayers distributions, such as the ``nir-interop`` tox env::
 
-    python plugins/nir/tests/golden/make_golden.py
+    tox run -e nir-interop --notest
+    .tox/nir-interop/bin/python plugins/nir/tests/golden/make_golden.py
 
 It writes, beside this file:
 
