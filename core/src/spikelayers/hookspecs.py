@@ -92,3 +92,20 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     autocast, unusual inputs, distributed training). Return a list of
     :class:`spikelayers.testing.LayerCase`; build layers inside the cases' factories.
     """
+
+
+@hookspec
+def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
+    """Make this plugin's layers exportable to, and importable from, NIR.
+
+    Called by ``spikelayers-nir`` (``to_nir``, ``from_nir``, ``spikelayers nir``) the
+    first time it needs the converters; never at plugin import. Return
+    ``{"exporters": {"module.path:LayerClass": "module.path:function"},
+    "importers": {"NIRNodeType": "module.path:function"}}``, every value a lazy
+    ``"module:attribute"`` string imported only when a network uses it. An exporter is
+    called as ``function(layer, context)`` and returns NIR nodes; an importer as
+    ``function(node, context)`` and returns modules (the signatures are documented in
+    ``spikelayers_nir.api``). Exporters match the exact class unless the function sets
+    ``match_subclasses = True``. Two plugins claiming one class or one node type is a
+    discovery error naming both.
+    """

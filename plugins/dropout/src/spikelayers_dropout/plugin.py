@@ -45,3 +45,14 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
 
     return conformance_cases()
+
+
+@hookimpl
+def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
+    export = "spikelayers_dropout.nir_converters:export_dropout"
+    return {
+        "exporters": {
+            "spikelayers_dropout.dropout:Dropout": export,
+            "spikelayers_dropout.dropout:Dropout2d": export,
+        }
+    }

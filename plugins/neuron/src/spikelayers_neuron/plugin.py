@@ -102,3 +102,16 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .psn_gated_dsr_cases import psn_gated_dsr_cases
 
     return conformance_cases() + psn_gated_dsr_cases()
+
+
+@hookimpl
+def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
+    converters = "spikelayers_neuron.nir_converters"
+    return {
+        "exporters": {
+            "spikelayers_neuron.node:IFNode": f"{converters}:export_if",
+            "spikelayers_neuron.node:LIFNode": f"{converters}:export_lif",
+            "spikelayers_neuron.node:ParametricLIFNode": f"{converters}:export_parametric_lif",
+        },
+        "importers": {"IF": f"{converters}:import_if", "LIF": f"{converters}:import_lif"},
+    }

@@ -54,3 +54,14 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
 
     return conformance_cases()
+
+
+@hookimpl
+def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
+    export = "spikelayers_norm.nir_converters:export_batch_norm"
+    return {
+        "exporters": {
+            "spikelayers_norm.batchnorm:BatchNorm1d": export,
+            "spikelayers_norm.batchnorm:BatchNorm2d": export,
+        }
+    }

@@ -36,3 +36,8 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
 
     return conformance_cases()
+
+
+@hookimpl
+def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
+    return {"exporters": {"spikelayers_ottt.node:OTTTLIFNode": "spikelayers_ottt.nir_converters:export_ottt_lif"}}

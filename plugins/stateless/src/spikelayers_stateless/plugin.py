@@ -51,3 +51,30 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
 
     return conformance_cases()
+
+
+@hookimpl
+def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
+    converters = "spikelayers_stateless.nir_converters"
+    exported = {
+        "conv:Conv1d": "export_conv1d",
+        "conv:Conv2d": "export_conv2d",
+        "linear:Linear": "export_linear",
+        "pool:AvgPool2d": "export_avg_pool_2d",
+        "pool:AdaptiveAvgPool2d": "export_adaptive_avg_pool_2d",
+        "pool:MaxPool2d": "export_max_pool_2d",
+        "flatten:Flatten": "export_flatten",
+        "voting:VotingLayer": "export_voting",
+    }
+    imported = {
+        "Affine": "import_affine",
+        "Linear": "import_linear",
+        "Conv1d": "import_conv1d",
+        "Conv2d": "import_conv2d",
+        "AvgPool2d": "import_avg_pool_2d",
+        "Flatten": "import_flatten",
+    }
+    return {
+        "exporters": {f"spikelayers_stateless.{cls}": f"{converters}:{fn}" for cls, fn in exported.items()},
+        "importers": {node: f"{converters}:{fn}" for node, fn in imported.items()},
+    }

@@ -45,3 +45,12 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
 
     return conformance_cases()
+
+
+@hookimpl
+def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
+    converters = "spikelayers_synapse.nir_converters"
+    return {
+        "exporters": {"spikelayers_synapse.delay:Delay": f"{converters}:export_delay"},
+        "importers": {"Delay": f"{converters}:import_delay"},
+    }

@@ -33,3 +33,13 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
 
     return conformance_cases()
+
+
+@hookimpl
+def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
+    return {
+        "exporters": {
+            "spikelayers_ws.conv:WSConv2d": "spikelayers_ws.nir_converters:export_ws_conv2d",
+            "spikelayers_ws.linear:WSLinear": "spikelayers_ws.nir_converters:export_ws_linear",
+        }
+    }
