@@ -13,16 +13,20 @@ import torch
 from torch import nn
 
 from .base import MemoryModule, StepModule
+from .explicit_state import load_memories, memories, stateless_forward
 
 __all__ = [
     "StatefulHandler",
     "delay",
     "detach_net",
+    "load_memories",
+    "memories",
     "multi_step_forward",
     "reset_net",
     "seq_to_ann_forward",
     "set_backend",
     "set_step_mode",
+    "stateless_forward",
 ]
 
 
