@@ -82,7 +82,11 @@ def test_load_memories_into_a_fresh_network_takes_any_shape():
 @pytest.mark.parametrize(
     ("value", "error", "message"),
     [
-        (torch.ones(4, 3), ValueError, "expected a tensor of shape (2, 3) and dtype float32, got a tensor of shape (4, 3)"),
+        (
+            torch.ones(4, 3),
+            ValueError,
+            "expected a tensor of shape (2, 3) and dtype float32, got a tensor of shape (4, 3)",
+        ),
         (torch.ones(2, 3, dtype=torch.float64), ValueError, "got a tensor of shape (2, 3) and dtype float64"),
         (1.0, TypeError, "expected a tensor of shape (2, 3)"),
         ("zero", TypeError, "expected a tensor, a number or None, got str"),

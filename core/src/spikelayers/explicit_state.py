@@ -62,10 +62,10 @@ def _owners(net: nn.Module) -> dict[str, tuple[str, MemoryModule, str]]:
 def _unknown_names(net: nn.Module, given: Mapping[str, Any], known: Mapping[str, Any], caller: str) -> KeyError:
     unknown = [name for name in given if name not in known]
     hints = {name: difflib.get_close_matches(name, list(known), n=1) for name in unknown}
-    described = ", ".join(f"{name!r}" + (f" (did you mean {hints[name][0]!r}?)" if hints[name] else "") for name in unknown)
-    return KeyError(
-        f"{caller}: {type(net).__name__} has no memory named {described}; its memories are {list(known)}"
+    described = ", ".join(
+        f"{name!r}" + (f" (did you mean {hints[name][0]!r}?)" if hints[name] else "") for name in unknown
     )
+    return KeyError(f"{caller}: {type(net).__name__} has no memory named {described}; its memories are {list(known)}")
 
 
 def _describe(value: Any) -> str:

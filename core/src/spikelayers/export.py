@@ -156,7 +156,9 @@ def initial_memories(net: nn.Module, example_input: torch.Tensor, step_mode: str
     not the same as zeros (a dropout mask drawn on the first step).
     """
     prepared = prepare_for_export(net, step_mode)
-    fresh = {prefix + name: value for prefix, module in memory_modules(prepared) for name, value in module.named_memories()}
+    fresh = {
+        prefix + name: value for prefix, module in memory_modules(prepared) for name, value in module.named_memories()
+    }
     example = example_input.detach()
 
     def step(start: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -172,14 +174,18 @@ def initial_memories(net: nn.Module, example_input: torch.Tensor, step_mode: str
             if _same(value, start):  # never used in this configuration
                 continue
             raise _not_state(
-                prepared, full_name, f"changes to {value!r} (of type {type(value).__name__}, not a tensor) in a step; only "
+                prepared,
+                full_name,
+                f"changes to {value!r} (of type {type(value).__name__}, not a tensor) in a step; only "
                 "tensors can be inputs and outputs of an exported program (export the whole sequence with "
-                "step_mode='m' instead)"
+                "step_mode='m' instead)",
             )
         if isinstance(start, torch.Tensor):
             if start.shape != value.shape:
                 raise _not_state(
-                    prepared, full_name, f"starts with shape {tuple(start.shape)} but has {tuple(value.shape)} after a step"
+                    prepared,
+                    full_name,
+                    f"starts with shape {tuple(start.shape)} but has {tuple(value.shape)} after a step",
                 )
             initial[full_name] = start.to(value.dtype)
         elif start is None:
@@ -187,9 +193,11 @@ def initial_memories(net: nn.Module, example_input: torch.Tensor, step_mode: str
             zero_output, zero_after = step({**fresh, full_name: zeros})
             if not (_same(zero_output, output) and _same(zero_after, after)):
                 raise _not_state(
-                    prepared, full_name, "starts as None and the layer treats None differently from zeros (it draws "
+                    prepared,
+                    full_name,
+                    "starts as None and the layer treats None differently from zeros (it draws "
                     "or computes a first value); an exported program cannot express that (export in eval mode, "
-                    "net.eval(), where dropout masks are not drawn)"
+                    "net.eval(), where dropout masks are not drawn)",
                 )
             initial[full_name] = zeros
         else:
