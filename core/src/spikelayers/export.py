@@ -7,10 +7,11 @@ step at a time. A multi-step export (``step_mode='m'``) maps a whole sequence
 ``[T, N, *] -> [T, N, *']`` from the initial state; with ``state=True`` it carries the
 state too and a runtime can feed chunks.
 
-Only memories that hold a tensor after a step are state: one still ``None`` (a dropout
-mask in eval mode, say) or keeps its initial number is unused and left out. Layers run their ``'torch'`` backend in
-the export (a Triton kernel exports through its PyTorch path). A layer that cannot be
-exported raises :class:`ExportError` naming it and the reason.
+Only memories that hold a tensor after a step are state: one that keeps its initial
+``None`` or number (a dropout mask in eval mode, say) is unused and left out. Layers run
+their ``'torch'`` backend in the export (a Triton kernel exports through its PyTorch
+path). A layer that cannot be exported raises :class:`ExportError` naming it and the
+reason. Shapes are static: the program takes inputs shaped like the example.
 """
 
 from __future__ import annotations
@@ -276,11 +277,27 @@ def export(
     return exported
 
 
+def _slow_conv2d_as_convolution(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    kernel_size: list[int],
+    bias: torch.Tensor | None,
+    stride: list[int],
+    padding: list[int],
+) -> torch.Tensor:
+    return torch.ops.aten.convolution.default(x, weight, bias, stride, padding, [1, 1], False, [0, 0], 1)
+
+
+#: CPU-specific ops that fast paths call directly, written as the portable op they compute,
+#: so that an exported program runs on any device and converts to ONNX.
+PORTABLE_OPS = {torch.ops.aten._slow_conv2d_forward.default: _slow_conv2d_as_convolution}
+
+
 def _export_program(program: nn.Module, args: tuple[torch.Tensor, ...]) -> ExportedProgram:
     """``torch.export`` in non-strict mode, then functionalised (fused paths write into
-    ``out=`` buffers, which the exported graph must not keep)."""
+    ``out=`` buffers, which the exported graph must not keep), with :data:`PORTABLE_OPS`."""
     with _layer_on_error(program.net, "exported with torch.export"), torch.no_grad():
-        return torch.export.export(program, args, strict=False).run_decompositions({})
+        return torch.export.export(program, args, strict=False).run_decompositions(dict(PORTABLE_OPS))
 
 
 def _require_onnx() -> None:
@@ -324,6 +341,12 @@ def to_onnx(
 
     program, args, signature = _program(net, example_input, step_mode, state)
     exported = _export_program(program, args)
+    outputs = len(exported.graph_signature.user_outputs) - len(signature.memory_names)
+    if outputs != 1:
+        raise ExportError(
+            f"to_onnx: {type(net).__name__} returns {outputs} tensors per call; an ONNX model with explicit "
+            "state needs a network with one tensor output"
+        )
     with _layer_on_error(program.net, "converted to ONNX"):
         onnx_program = torch.onnx.export(
             exported,

@@ -11,19 +11,21 @@ is fixed; one step at a time for a single-step-only layer):
 - ``'m'``: the exported multi-step program maps the whole sequence to the eager outputs.
 
 A layer that cannot be exported must raise :class:`spikelayers.export.ExportError`
-naming its class; :func:`check_export_error` checks that.
+naming its class; :func:`check_export_error` checks that. :func:`check_onnx` does the
+same comparison for the ONNX model run in onnxruntime.
 """
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..explicit_state import memories
-from ..export import ExportError, export
+from ..export import INPUT_NAME, ExportedSignature, ExportError, export, to_onnx
 from ..functional import set_step_mode
 from .case import LayerCase, output_tensors
 from .compare import assert_close
@@ -116,3 +118,63 @@ def check_export_error(case: LayerCase, step_mode: str, reason: str, *, train: b
             ) from None
     else:
         raise AssertionError(f"{_label(case, layer, step_mode)}: exported, but an ExportError was expected")
+
+
+# -- ONNX, checked in onnxruntime ---------------------------------------------------------
+
+
+def onnx_session(path: str | Path) -> Any:
+    """An onnxruntime ``InferenceSession`` on the CPU for the model at ``path``."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def run_onnx_chunks(
+    session: Any, signature: ExportedSignature, chunks: list[torch.Tensor]
+) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+    """Feed ``chunks`` (steps ``[N, *]`` or sequences ``[T, N, *]``) to an ONNX model with
+    explicit state, carrying the memories from call to call; return the outputs
+    concatenated over time and the final memories."""
+    state = {name: value.numpy() for name, value in signature.initial.items()}
+    outputs = []
+    for chunk in chunks:
+        results = session.run(None, {INPUT_NAME: chunk.numpy(), **state})
+        state = dict(zip(signature.memory_names, results[1:]))
+        y = torch.from_numpy(results[0])
+        outputs.append(y.unsqueeze(0) if signature.step_mode == "s" else y)
+    final = {name: torch.from_numpy(value) for name, value in state.items()}
+    return [torch.cat(outputs)], final
+
+
+def check_onnx(case: LayerCase, step_mode: str, folder: str | Path, *, chunks: int = 1) -> None:
+    """The ONNX model of ``case``'s layer (eval mode), run in onnxruntime, equals eager
+    over a sequence run in chunks.
+
+    ``'s'``: the single-step model fed one step at a time (outputs and final memories).
+    ``'m'``: with ``chunks=1`` the whole-sequence model from the initial state; with
+    ``chunks=k`` (``k`` dividing ``T``) a model with explicit state fed ``k`` equal chunks.
+    Needs ``onnx``, ``onnxscript`` and ``onnxruntime``.
+    """
+    layer = case.build().eval()
+    label = f"{case.name or type(layer).__name__} (ONNX in onnxruntime, step_mode={step_mode!r})"
+    x = case.sequence().detach()
+    eager = copy.deepcopy(layer)
+    expected = eager_in_chunks(eager, x, case.chunkable)
+    path = Path(folder) / f"{case.id}-{step_mode}-{chunks}.onnx"
+    if step_mode == "s":
+        signature = to_onnx(layer, x[0], path, "s")
+        pieces = list(x)
+    else:
+        if case.T % chunks:
+            raise ValueError(f"check_onnx: chunks={chunks} does not divide T={case.T} of {case.id}")
+        pieces = list(x.chunk(chunks))
+        signature = to_onnx(layer, pieces[0], path, "m", state=chunks > 1)
+    actual, final = run_onnx_chunks(onnx_session(path), signature, pieces)
+    how = "step by step" if step_mode == "s" else f"in {chunks} chunk(s)"
+    assert_close(actual, expected[:1], f"{label}: output fed {how}", rtol=case.rtol, atol=case.atol)
+    eager_final = memories(eager)
+    for name, value in final.items():
+        assert_close(value, eager_final[name], f"{label}: final memory {name!r}", rtol=case.rtol, atol=case.atol)
