@@ -3,6 +3,7 @@
 import fnmatch
 
 import pytest
+import torch
 
 from spikelayers.testing import installed_cases
 from spikelayers.testing.export import check_export, check_export_error
@@ -74,3 +75,20 @@ def test_every_family_has_an_exported_case():
         for family in ("stateless", "norm", "ws", "dropout", "synapse", "recurrent", "attention", "neuron", "ottt")
     }
     assert expected <= exported
+
+
+def test_layers_on_the_triton_backend_export_through_their_pytorch_path():
+    from spikelayers import functional, layer, neuron
+    from spikelayers.export import export
+    from spikelayers.testing import assert_close
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(layer.Linear(4, 5), neuron.LIFNode(tau=2.0), layer.SynapseFilter(tau=3.0)).eval()
+    functional.set_step_mode(net, "m")
+    functional.set_backend(net, "triton")
+    x = torch.randn(6, 2, 4)
+    program = export(net, x, "m")
+    assert {m.backend for m in net.modules() if hasattr(m, "backend")} == {"triton"}  # the network is untouched
+    functional.set_backend(net, "torch")
+    with torch.no_grad():
+        assert_close(program.module()(x), net(x), "exported from the triton backend vs eager torch")
