@@ -88,7 +88,8 @@ def load_memories(net: nn.Module, new_memories: Mapping[str, Any]) -> None:
         raise _unknown_names(net, new_memories, owners, "load_memories")
     for full_name, value in new_memories.items():
         module_name, module, name = owners[full_name]
-        where = f"load_memories: {type(module).__name__} {module_name or '(the network itself)'!r}, memory {name!r}"
+        owner = f"{module_name!r}" if module_name else "(the network itself)"
+        where = f"load_memories: {type(module).__name__} {owner}, memory {name!r}"
         current = module._memories[name]
         if value is not None and not isinstance(value, (torch.Tensor, int, float, bool)):
             raise TypeError(f"{where}: expected a tensor, a number or None, got {type(value).__name__}")

@@ -94,7 +94,6 @@ def _layer_on_error(net: nn.Module, what: str) -> Iterator[None]:
     layer that was running, with ``what`` was being done."""
     names = {module: name for name, module in net.named_modules()}
     running: list[nn.Module] = []
-    failed: list[nn.Module] = []
 
     def enter(module: nn.Module, args: Any) -> None:
         running.append(module)
@@ -109,16 +108,18 @@ def _layer_on_error(net: nn.Module, what: str) -> Iterator[None]:
     except ExportError:
         raise
     except Exception as error:
-        failed = running[-1:] or [net]
-        layer = failed[0]
-        where = names.get(layer, "")
+        layer = running[-1] if running else net
         raise ExportError(
-            f"{type(layer).__name__} {where or '(the network itself)'!r} cannot be {what}: "
-            f"{type(error).__name__}: {error}"
+            f"{_layer_label(layer, names.get(layer, ''))} cannot be {what}: {type(error).__name__}: {error}"
         ) from error
     finally:
         for handle in handles:
             handle.remove()
+
+
+def _layer_label(module: nn.Module, name: str) -> str:
+    """``LIFNode 'features.2'``, or ``LIFNode (the network itself)`` for the root."""
+    return f"{type(module).__name__} {name!r}" if name else f"{type(module).__name__} (the network itself)"
 
 
 def _owner(net: nn.Module, full_name: str) -> tuple[str, MemoryModule, str]:
@@ -131,8 +132,7 @@ def _owner(net: nn.Module, full_name: str) -> tuple[str, MemoryModule, str]:
 def _not_state(net: nn.Module, full_name: str, reason: str) -> ExportError:
     module_name, module, name = _owner(net, full_name)
     return ExportError(
-        f"{type(module).__name__} {module_name or '(the network itself)'!r} cannot be exported with explicit "
-        f"state: memory {name!r} {reason}"
+        f"{_layer_label(module, module_name)} cannot be exported with explicit state: memory {name!r} {reason}"
     )
 
 
