@@ -139,8 +139,9 @@ def stateless_forward(
 
     The modules' own memories are left as they were, so the call is a pure function of
     its arguments (randomness aside): it composes with :func:`torch.func.vmap`,
-    :func:`torch.func.grad`, ``torch.export`` and ``torch.compile``. Raises ``KeyError``
-    for a name the network does not have.
+    :func:`torch.func.grad`, ``torch.export`` and ``torch.compile``. (The memories are
+    swapped in for the duration of the call, so two threads must not run the same network
+    object at once.) Raises ``KeyError`` for a name the network does not have.
     """
     owners = _owners(net)
     if any(name not in owners for name in memories):
