@@ -15,7 +15,9 @@ def add_export_command(subparsers: argparse._SubParsersAction) -> None:
         "single-step model maps (input, *memories) to (output, *new memories), the multi-step model a whole "
         "sequence from the initial state.",
     )
-    parser.add_argument("network", type=Path, help="the saved network (.pt, a pickled torch.nn.Module)")
+    parser.add_argument(
+        "network", type=Path, help="the saved network (.pt, a pickled torch.nn.Module; load only files you trust)"
+    )
     parser.add_argument("output", type=Path, help="where to write the model (.onnx, or .pt2 for --format pt2)")
     parser.add_argument("--format", choices=["onnx", "pt2"], default="onnx", help="onnx (default) or pt2")
     parser.add_argument(
