@@ -47,8 +47,8 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Time every layer of every installed plugin; writes bench-results/."""
-    install_all(session)
+    """Time every layer of every installed plugin (and the demo network in onnxruntime); writes bench-results/."""
+    install_all(session, "-e", str(ROOT / "packages" / "spikelayers[onnx]"))
     session.run("spikelayers", "bench", *(session.posargs or ["--out", "bench-results"]))
 
 

@@ -23,3 +23,10 @@ def spikelayers_add_commands(subparsers: argparse._SubParsersAction) -> None:
     from .cli import add_plugins_command
 
     add_plugins_command(subparsers)
+
+
+@hookimpl(specname="spikelayers_add_commands")
+def add_export_command(subparsers: argparse._SubParsersAction) -> None:
+    from .export_command import add_export_command as add
+
+    add(subparsers)

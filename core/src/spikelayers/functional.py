@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .base import MemoryModule, StepModule
+from .explicit_state import load_memories, memories, stateless_forward
 from .empty import empty_sequence_output
 from .shapes import fold, unfold
 from .validators import non_negative_int
@@ -21,11 +22,14 @@ __all__ = [
     "StatefulHandler",
     "delay",
     "detach_net",
+    "load_memories",
+    "memories",
     "multi_step_forward",
     "reset_net",
     "seq_to_ann_forward",
     "set_backend",
     "set_step_mode",
+    "stateless_forward",
 ]
 
 
