@@ -15,6 +15,10 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
             name: target(name)
             for name in ("MultiStepContainer", "SeqToANNContainer", "StepModeContainer", "PrintShapeModule")
         }
+        | {
+            "TLastMultiStepContainer": "spikelayers.tlast:TLastMultiStepContainer",
+            "TLastSeqToANNContainer": "spikelayers.tlast:TLastSeqToANNContainer",
+        }
     }
 
 

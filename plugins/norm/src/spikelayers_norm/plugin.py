@@ -24,6 +24,9 @@ _LAYERS = {
     "TemporalEffectiveBatchNorm1d": "tebn",
     "TemporalEffectiveBatchNorm2d": "tebn",
     "TemporalEffectiveBatchNorm3d": "tebn",
+    "BatchNormThroughTime1d": "bntt",
+    "BatchNormThroughTime2d": "bntt",
+    "BatchNormThroughTime3d": "bntt",
 }
 
 

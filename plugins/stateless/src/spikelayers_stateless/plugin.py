@@ -27,6 +27,7 @@ _MODULES = {
     "flatten": ("Flatten",),
     "upsample": ("Upsample",),
     "voting": ("VotingLayer",),
+    "unpool": ("MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"),
 }
 
 LAYERS: dict[str, str] = {

@@ -19,6 +19,8 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
             "SynapseFilter": "spikelayers_synapse.filter:SynapseFilter",
             "LowPassSynapse": "spikelayers_synapse.filter:LowPassSynapse",
             "Delay": "spikelayers_synapse.delay:Delay",
+            "SpikeCountToBinary": "spikelayers_synapse.slots:SpikeCountToBinary",
+            "TemporalBinSum": "spikelayers_synapse.slots:TemporalBinSum",
         }
     }
 
