@@ -124,10 +124,8 @@ def _update_running_statistics(
     counters = [norm.num_batches_tracked for norm in norms]
     torch._foreach_add_(counters, 1)
     momentum = norms[0].momentum
-    if momentum is None:  # cumulative average: each step has its own count
-        factors = [1.0 / float(counter) for counter in counters]
-    else:
-        factors = [momentum] * steps
+    # momentum None: a cumulative average, in which each step has its own count
+    factors = [1.0 / float(c) for c in counters] if momentum is None else [momentum] * steps
     for buffers, batch in (([norm.running_mean for norm in norms], means), ([n.running_var for n in norms], variances)):
         torch._foreach_mul_(buffers, [1.0 - f for f in factors])
         torch._foreach_add_(buffers, torch._foreach_mul(batch, factors))

@@ -17,10 +17,8 @@ def ssa_scores(qkv: torch.Tensor, num_heads: int, scale: float) -> torch.Tensor:
     """
     q, k, v = qkv.unflatten(2, (3, num_heads, -1)).unbind(2)
     head_dim, tokens = q.shape[-2], q.shape[-1]
-    if head_dim <= tokens:
-        scores = (v @ k.transpose(-2, -1)) @ q
-    else:
-        scores = v @ (k.transpose(-2, -1) @ q)
+    keys_t = k.transpose(-2, -1)
+    scores = (v @ keys_t) @ q if head_dim <= tokens else v @ (keys_t @ q)
     return scores * scale
 
 
