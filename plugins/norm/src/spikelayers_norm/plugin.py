@@ -57,3 +57,17 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
 
     return conformance_cases()
+
+
+@hookimpl(specname="spikelayers_bench_cases")
+def bntt_bench_cases() -> list[BenchCase]:
+    from .bntt_cases import bench_cases
+
+    return bench_cases()
+
+
+@hookimpl(specname="spikelayers_conformance_cases")
+def bntt_conformance_cases() -> list[LayerCase]:
+    from .bntt_cases import conformance_cases
+
+    return conformance_cases()

@@ -52,3 +52,17 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
 
     return conformance_cases()
+
+
+@hookimpl(specname="spikelayers_bench_cases")
+def unpool_bench_cases() -> list[BenchCase]:
+    from .unpool_cases import bench_cases
+
+    return bench_cases()
+
+
+@hookimpl(specname="spikelayers_conformance_cases")
+def unpool_conformance_cases() -> list[LayerCase]:
+    from .unpool_cases import conformance_cases
+
+    return conformance_cases()
