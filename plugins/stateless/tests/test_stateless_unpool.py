@@ -48,9 +48,9 @@ def test_multi_step_is_torch_per_step(dims):
 
 
 def test_output_size_spatial_or_folded():
-    values, indices = pooled(2, size=5)  # a 5x5 map pools to 2x2; unpooling gives 4x4 unless told 5x5
     unpool = layer.MaxUnpool2d(2, step_mode="m")
-    assert unpool(values, indices).shape == (3, 2, 3, 4, 4)
+    assert unpool(*pooled(2, size=4)).shape == (3, 2, 3, 4, 4)
+    values, indices = pooled(2, size=5)  # a 5x5 map pools to 2x2; unpooling gives 4x4 unless told 5x5
     assert unpool(values, indices, output_size=(5, 5)).shape == (3, 2, 3, 5, 5)
     assert unpool(values, indices, output_size=(6, 3, 5, 5)).shape == (3, 2, 3, 5, 5)
 
