@@ -59,7 +59,7 @@ def conformance_cases() -> list[LayerCase]:
 class PerStepMaxUnpool2d(nn.MaxUnpool2d):
     """Multi-step unpooling by one torch call per step (the plain transcription)."""
 
-    def forward(self, x: torch.Tensor, indices: torch.Tensor, output_size=None) -> torch.Tensor:  # noqa: ANN001
+    def forward(self, x: torch.Tensor, indices: torch.Tensor, output_size=None) -> torch.Tensor:
         return torch.stack([super(PerStepMaxUnpool2d, self).forward(v, i, output_size) for v, i in zip(x, indices)])
 
 

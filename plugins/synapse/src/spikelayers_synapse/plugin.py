@@ -47,3 +47,17 @@ def spikelayers_conformance_cases() -> list[LayerCase]:
     from .cases import conformance_cases
 
     return conformance_cases()
+
+
+@hookimpl(specname="spikelayers_bench_cases")
+def slots_bench_cases() -> list[BenchCase]:
+    from .slots_cases import bench_cases
+
+    return bench_cases()
+
+
+@hookimpl(specname="spikelayers_conformance_cases")
+def slots_conformance_cases() -> list[LayerCase]:
+    from .slots_cases import conformance_cases
+
+    return conformance_cases()
