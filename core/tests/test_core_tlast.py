@@ -9,9 +9,10 @@ from torch import nn
 
 from spikelayers import functional, layer
 from spikelayers.base import MemoryModule, MultiStepModule
-from spikelayers.testing import assert_close
+from spikelayers.testing import assert_close, parametrize_with_checks
 from spikelayers.testing.reference_fixtures import check_against_fixture
 from spikelayers.tlast import TLastMultiStepContainer, TLastSeqToANNContainer
+from spikelayers.tlast_cases import conformance_cases
 
 FIXTURES = torch.load(Path(__file__).parent / "fixtures" / "sj2.pt", weights_only=True)
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_sj2_fixtures.py"
@@ -125,3 +126,8 @@ def test_seq_to_ann_rejects_buffer_updates_and_randomness_in_training(module):
     assert y.shape == x.shape
     if isinstance(module, nn.Dropout):
         assert torch.equal(y, x)
+
+
+@parametrize_with_checks(conformance_cases())
+def test_tlast_conforms(case, check):
+    check(case)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from .hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from .testing import LayerCase
 
 
 @hookimpl
@@ -27,3 +31,10 @@ def spikelayers_add_commands(subparsers: argparse._SubParsersAction) -> None:
     from .cli import add_plugins_command
 
     add_plugins_command(subparsers)
+
+
+@hookimpl(specname="spikelayers_conformance_cases")
+def tlast_conformance_cases() -> list[LayerCase]:
+    from .tlast_cases import conformance_cases
+
+    return conformance_cases()

@@ -58,7 +58,7 @@ def test_output_size_spatial_or_folded():
 def test_errors_name_the_layer_and_leave_torch_errors():
     values, indices = pooled(2)
     unpool = layer.MaxUnpool2d(2, step_mode="m")
-    with pytest.raises(ValueError, match="MaxUnpool2d.*indices"):
+    with pytest.raises(ValueError, match=r"MaxUnpool2d.*indices"):
         unpool(values, indices[:, :1])
     with pytest.raises(ValueError, match="MaxUnpool2d"):
         unpool(values[0], indices[0])
