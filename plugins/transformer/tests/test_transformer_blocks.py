@@ -110,7 +110,7 @@ def test_default_neurons(name):
     block = getattr(layer, name)(8, 2)
     found = {n: settings(m) for n, m in block.named_children() if n.endswith("_lif")}
     lif = ("LIFNode", 2.0, True, 1.0, 0.0, True, "m", "Sigmoid", 4.0)
-    attention = lif[:3] + (0.5,) + lif[4:]
+    attention = (*lif[:3], 0.5, *lif[4:])
     assert found.pop("attn_lif") == attention
     assert found and all(value == lif for value in found.values())
     assert len(found) == (4 if name == "SpikeDrivenSelfAttention" else 2)
@@ -157,7 +157,7 @@ def test_qka_type_rules():
     assert layer.QKAttention(8).qka_type == "token"
     assert layer.TokenQKAttention(8).qka_type == "token"
     assert layer.ChannelQKAttention(8).qka_type == "channel"
-    with pytest.raises(ValueError, match="QKAttention.*qka_type"):
+    with pytest.raises(ValueError, match=r"QKAttention.*qka_type"):
         layer.QKAttention(8, qka_type="spatial")
     with pytest.raises(AttributeError):
         layer.QKAttention(8).qka_type = "channel"
