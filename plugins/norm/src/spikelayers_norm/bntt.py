@@ -37,19 +37,25 @@ def batch_norm_through_time_reference(x_seq: torch.Tensor, norms: Sequence[_Batc
 class _NormaliseWithBatchStatistics(torch.autograd.Function):
     """``(x - mean) * weight / sqrt(var + eps)`` with per-(step, channel) batch statistics.
 
-    ``x`` is ``[T, N, C, *]``; statistics are taken over ``N`` and ``*``. The backward is
-    the batch-norm gradient written out, so no full-size intermediate is kept.
+    ``x`` is ``[T, N, C, *]``, handled as ``[T, N, C, L]``; statistics are taken over ``N``
+    and ``L`` with sums and per-row dot products (no full-size square is stored). The
+    backward is the batch-norm gradient written out over the same view, so nothing
+    full-size is kept besides the input.
     """
 
     @staticmethod
     def forward(
         x: torch.Tensor, weight: torch.Tensor | None, eps: float
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        dims = _reduced_dims(x)
-        var, mean = torch.var_mean(x, dim=dims, correction=0, keepdim=True)
-        invstd = torch.rsqrt(var + eps)
-        scale = invstd if weight is None else invstd * weight.view(_stat_shape(x))
-        return (x - mean) * scale, mean, var
+        rows = _rows(x)
+        count = rows.shape[1] * rows.shape[3]
+        mean = rows.sum(dim=(1, 3), keepdim=True) / count
+        y = rows - mean
+        var = torch.linalg.vecdot(y, y).sum(dim=1).unsqueeze(1).unsqueeze(-1) / count
+        scale = torch.rsqrt(var + eps)
+        if weight is not None:
+            scale = scale * weight.unsqueeze(1).unsqueeze(-1)
+        return y.mul_(scale).view_as(x), mean, var
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:  # type: ignore[no-untyped-def]
@@ -62,24 +68,28 @@ class _NormaliseWithBatchStatistics(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y: torch.Tensor, _grad_mean, _grad_var):  # type: ignore[no-untyped-def]
         x, weight, mean, var = ctx.saved_tensors
-        dims = _reduced_dims(x)
-        count = x.numel() // (x.shape[0] * x.shape[2])
+        rows, grad_rows = _rows(x), _rows(grad_y)
+        count = rows.shape[1] * rows.shape[3]
         invstd = torch.rsqrt(var + ctx.eps)
-        centred = x - mean
-        grad_sum = grad_y.sum(dim=dims, keepdim=True)
-        dot = (grad_y * centred).sum(dim=dims, keepdim=True)
-        scale = invstd if weight is None else invstd * weight.view(_stat_shape(x))
+        grad_sum = grad_rows.sum(dim=(1, 3), keepdim=True)
+        # sum of grad * (x - mean) over N and L, per (step, channel)
+        dot = torch.linalg.vecdot(grad_rows, rows).sum(dim=1).unsqueeze(1).unsqueeze(-1) - mean * grad_sum
+        scale = invstd if weight is None else invstd * weight.unsqueeze(1).unsqueeze(-1)
         grad_x = None
         if ctx.needs_input_grad[0]:
-            grad_x = (grad_y - grad_sum / count - centred * (dot * invstd * invstd / count)) * scale
+            # scale * (grad - grad_sum / n - (x - mean) * invstd² * dot / n), as x * a + b + grad * scale
+            a = -scale * invstd * invstd * dot / count
+            b = -scale * grad_sum / count - mean * a
+            grad_x = (rows * a).add_(b).addcmul_(grad_rows, scale).view_as(x)
         grad_weight = None
         if weight is not None and ctx.needs_input_grad[1]:
             grad_weight = (dot * invstd).view(weight.shape)
         return grad_x, grad_weight, None
 
 
-def _reduced_dims(x: torch.Tensor) -> tuple[int, ...]:
-    return (1, *range(3, x.dim()))
+def _rows(x: torch.Tensor) -> torch.Tensor:
+    """``[T, N, C, *]`` as ``[T, N, C, L]`` (a view when ``x`` allows it)."""
+    return x.reshape(*x.shape[:3], -1)
 
 
 def _stat_shape(x: torch.Tensor) -> tuple[int, ...]:
