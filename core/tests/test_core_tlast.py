@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from spikelayers import functional, layer
-from spikelayers.base import MemoryModule, MultiStepModule
+from spikelayers.base import MemoryModule, MultiStepModule, StepModule
 from spikelayers.testing import assert_close, parametrize_with_checks
 from spikelayers.testing.reference_fixtures import check_against_fixture
 from spikelayers.tlast import TLastMultiStepContainer, TLastSeqToANNContainer
@@ -29,6 +29,13 @@ class Accumulator(MemoryModule):
     def single_step_forward(self, x):
         self.total = self.total + x
         return self.total
+
+
+class Doubler(StepModule, nn.Module):
+    """A stateless child that runs in either step mode."""
+
+    def forward(self, x):
+        return 2 * x
 
 
 def children(recipe: str) -> list[nn.Module]:
@@ -70,10 +77,13 @@ def test_class_facts_and_step_mode(container):
     child = layer.MultiStepContainer(nn.Identity())
     with pytest.raises(ValueError, match=f"{container.__name__}.*step_mode='m'"):
         container(nn.Linear(3, 2), child)
-    inner = Accumulator()
-    wrapped = container(inner)
+    inner = Doubler()
+    wrapped = container(nn.Identity(), inner)
     functional.set_step_mode(wrapped, "m")
     assert inner.step_mode == "s"
+    inner.step_mode = "m"
+    with pytest.raises(ValueError, match=f"{container.__name__}.*Doubler"):
+        container(inner)
     assert list(wrapped.state_dict()) == []
     assert list(container(nn.Linear(3, 2)).state_dict()) == ["0.weight", "0.bias"]
 
@@ -131,3 +141,8 @@ def test_seq_to_ann_rejects_buffer_updates_and_randomness_in_training(module):
 @parametrize_with_checks(conformance_cases())
 def test_tlast_conforms(case, check):
     check(case)
+
+
+def test_seq_to_ann_rejects_stateful_children():
+    with pytest.raises(ValueError, match="TLastSeqToANNContainer.*Accumulator"):
+        TLastSeqToANNContainer(nn.Linear(3, 3), Accumulator())

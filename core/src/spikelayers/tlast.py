@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import MultiStepModule
+from .base import MemoryModule, MultiStepModule
 
 
 def _check_children(container: nn.Module) -> None:
@@ -62,7 +62,7 @@ class TLastSeqToANNContainer(MultiStepModule, nn.Sequential):
     ``[N, *, T] -> [N, *', T]``: the children see one step ``[N, *]`` and are vectorised
     over ``T`` with ``torch.vmap``. Children that update buffers in place or draw random
     numbers (BatchNorm or Dropout in training mode) cannot be vectorised and raise; in eval
-    mode they work.
+    mode they work. Stateful children (memory modules such as neurons) are rejected.
     """
 
     keeps_child_step_mode = True
@@ -70,6 +70,12 @@ class TLastSeqToANNContainer(MultiStepModule, nn.Sequential):
     def __init__(self, *args: nn.Module) -> None:
         super().__init__(*args)
         _check_children(self)
+        stateful = [type(m).__name__ for m in self.modules() if isinstance(m, MemoryModule)]
+        if stateful:
+            raise ValueError(
+                f"{type(self).__name__}: children run vectorised over T and cannot keep state; "
+                f"got stateful {', '.join(stateful)} (use TLastMultiStepContainer)"
+            )
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         _check_input(self, x_seq)

@@ -223,3 +223,10 @@ def test_sdsa_default_shortcut_is_silent_on_binary_input():
     assert block.shortcut_lif.v.max() < 1.0
     expected = block.proj_bn(block.proj_conv(torch.zeros(12, 8, 3, 3, dtype=x.dtype))).unflatten(0, (6, 2)) + x
     assert_close(y, expected, "silent attention branch", rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ALL_BLOCKS)
+def test_set_step_mode_leaves_the_neurons_in_multi_step(name):
+    block = getattr(layer, name)(8, 2)
+    functional.set_step_mode(block, "s")
+    assert {m.step_mode for n, m in block.named_children() if n.endswith("_lif")} == {"m"}

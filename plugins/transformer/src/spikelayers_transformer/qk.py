@@ -34,6 +34,7 @@ class QKAttention(nn.Module):
             :class:`~spikelayers_transformer.ssa.SpikingSelfAttention`.
     """
 
+    keeps_child_step_mode = True  # its neurons always run whole sequences
     summary: ClassVar[Callable[[torch.Tensor, int, str], tuple[torch.Tensor, torch.Tensor]]] = staticmethod(
         fused.qk_summary
     )

@@ -36,6 +36,7 @@ class SpikeDrivenSelfAttention(nn.Module):
             :class:`~spikelayers_transformer.ssa.SpikingSelfAttention`.
     """
 
+    keeps_child_step_mode = True  # its neurons always run whole sequences
     key_value: ClassVar[Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]] = staticmethod(fused.sdsa_kv)
 
     def __init__(

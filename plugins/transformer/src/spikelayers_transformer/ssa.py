@@ -33,6 +33,7 @@ class SpikingSelfAttention(nn.Module):
             ``spiking_neuron`` is ``None``); ``step_mode`` may only be ``'m'``.
     """
 
+    keeps_child_step_mode = True  # its neurons always run whole sequences
     scores: ClassVar[Callable[[torch.Tensor, int, float], torch.Tensor]] = staticmethod(fused.ssa_scores)
 
     def __init__(
