@@ -144,5 +144,5 @@ def test_tlast_conforms(case, check):
 
 
 def test_seq_to_ann_rejects_stateful_children():
-    with pytest.raises(ValueError, match="TLastSeqToANNContainer.*Accumulator"):
+    with pytest.raises(ValueError, match=r"TLastSeqToANNContainer.*Accumulator"):
         TLastSeqToANNContainer(nn.Linear(3, 3), Accumulator())
