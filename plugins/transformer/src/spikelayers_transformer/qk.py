@@ -30,7 +30,7 @@ class QKAttention(nn.Module):
         dim: ``C``, the channels (divisible by ``num_heads``).
         num_heads: number of heads.
         qka_type: ``'token'`` or ``'channel'`` (read-only afterwards).
-        spiking_neuron, **kwargs: the neurons, as in
+        spiking_neuron, kwargs: the neurons' class and keyword arguments, as in
             :class:`~spikelayers_transformer.ssa.SpikingSelfAttention`.
     """
 

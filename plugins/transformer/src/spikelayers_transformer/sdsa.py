@@ -32,7 +32,7 @@ class SpikeDrivenSelfAttention(nn.Module):
     Args:
         dim: ``C``, the channels (divisible by ``num_heads``).
         num_heads: number of heads.
-        spiking_neuron, **kwargs: the neurons, as in
+        spiking_neuron, kwargs: the neurons' class and keyword arguments, as in
             :class:`~spikelayers_transformer.ssa.SpikingSelfAttention`.
     """
 
