@@ -9,7 +9,7 @@ from torch import nn
 
 from spikelayers import functional, layer
 from spikelayers.base import MemoryModule, MultiStepModule, StepModule
-from spikelayers.testing import assert_close, parametrize_with_checks
+from spikelayers.testing import assert_close, check_signature, parametrize_with_checks
 from spikelayers.testing.reference_fixtures import check_against_fixture
 from spikelayers.tlast import TLastMultiStepContainer, TLastSeqToANNContainer
 from spikelayers.tlast_cases import conformance_cases
@@ -146,3 +146,8 @@ def test_tlast_conforms(case, check):
 def test_seq_to_ann_rejects_stateful_children():
     with pytest.raises(ValueError, match=r"TLastSeqToANNContainer.*Accumulator"):
         TLastSeqToANNContainer(nn.Linear(3, 3), Accumulator())
+
+
+@pytest.mark.parametrize("container", CONTAINERS)
+def test_signature_matches_spikingjelly_2(container):
+    check_signature(container)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from spikelayers import layer
+from spikelayers.testing import check_signature
 from spikelayers.testing.reference_fixtures import check_against_fixture
 
 FIXTURES = torch.load(Path(__file__).parent / "fixtures" / "sj2.pt", weights_only=True)
@@ -38,3 +39,17 @@ def test_matches_live_spikingjelly():
     assert sorted(live) == sorted(FIXTURES)
     for name, fixture in live.items():
         check_against_fixture(build(fixture), fixture, f"{name} (live)")
+
+
+SJ2_CLASSES = (
+    "SpikingSelfAttention",
+    "QKAttention",
+    "TokenQKAttention",
+    "ChannelQKAttention",
+    "SpikeDrivenSelfAttention",
+)
+
+
+@pytest.mark.parametrize("name", SJ2_CLASSES)
+def test_signature_matches_spikingjelly_2(name):
+    check_signature(getattr(layer, name))
