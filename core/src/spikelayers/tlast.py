@@ -53,7 +53,12 @@ class TLastMultiStepContainer(MultiStepModule, nn.Sequential):
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         _check_input(self, x_seq)
-        return t_last_multi_step_reference(x_seq, super().forward)
+        try:
+            return t_last_multi_step_reference(x_seq, super().forward)
+        except RuntimeError as error:
+            raise RuntimeError(
+                f"{type(self).__name__}: a child failed on a step of shape {tuple(x_seq.shape[:-1])}: {error}"
+            ) from error
 
 
 class TLastSeqToANNContainer(MultiStepModule, nn.Sequential):

@@ -56,7 +56,10 @@ REFERENCE_SIGNATURES: dict[str, str] = {
     "OTTTSequential": "*args",
     "WSConv2d": "in_channels: int, out_channels: int, kernel_size: Union[int, Tuple[int, int]], stride: Union[int, Tuple[int, int]] = 1, padding: Union[str, int, Tuple[int, int]] = 0, dilation: Union[int, Tuple[int, int]] = 1, groups: int = 1, bias: bool = True, padding_mode: str = 'zeros', step_mode: str = 's', gain: bool = True, eps: float = 0.0001",
     "WSLinear": "in_features: int, out_features: int, bias: bool = True, step_mode='s', gain=True, eps=0.0001",
-    # the classes SpikingJelly 2.0.0 adds
+}
+
+# The classes that SpikingJelly 2.0.0 adds beyond the reference API.
+SPIKINGJELLY2_SIGNATURES: dict[str, str] = {
     "TLastMultiStepContainer": "*args",
     "TLastSeqToANNContainer": "*args",
     "MaxUnpool1d": "kernel_size: Union[int, tuple[int]], stride: Union[int, tuple[int], None] = None, padding: Union[int, tuple[int]] = 0, step_mode='s'",

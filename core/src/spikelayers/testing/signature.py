@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .reference_signatures import REFERENCE_SIGNATURES
+from .reference_signatures import REFERENCE_SIGNATURES, SPIKINGJELLY2_SIGNATURES
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,12 @@ def _split_top_level(text: str) -> list[str]:
 
 
 def reference_parameters(name: str) -> list[ReferenceParameter]:
-    """The reference constructor's parameters for the layer ``name``."""
-    if name not in REFERENCE_SIGNATURES:
+    """The reference constructor's parameters for the layer ``name`` (SpikingJelly 2.0.0's for a class it adds)."""
+    signatures = REFERENCE_SIGNATURES if name in REFERENCE_SIGNATURES else SPIKINGJELLY2_SIGNATURES
+    if name not in signatures:
         raise KeyError(f"{name!r} is not a class of the reference layer API")
     params = []
-    for part in _split_top_level(REFERENCE_SIGNATURES[name]):
+    for part in _split_top_level(signatures[name]):
         if part.startswith("**"):
             params.append(ReferenceParameter(part[2:], "var_keyword", None))
             continue

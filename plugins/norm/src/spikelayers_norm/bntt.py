@@ -13,6 +13,7 @@ by :func:`batch_norm_through_time` (no loop over ``T``);
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -89,7 +90,7 @@ class _NormaliseWithBatchStatistics(torch.autograd.Function):
 
 def _rows(x: torch.Tensor) -> torch.Tensor:
     """``[T, N, C, *]`` as ``[T, N, C, L]`` (a view when ``x`` allows it)."""
-    return x.reshape(*x.shape[:3], -1)
+    return x.reshape(*x.shape[:3], math.prod(x.shape[3:]))
 
 
 def _stat_shape(x: torch.Tensor) -> tuple[int, ...]:
@@ -105,8 +106,12 @@ def batch_norm_through_time(x_seq: torch.Tensor, norms: Sequence[_BatchNorm], tr
     ``track_running_stats`` (they do within one BNTT layer).
     """
     first = norms[0]
-    weight = torch.stack([norm.weight for norm in norms]) if first.affine else None
     tracked = first.running_mean is not None
+    if x_seq.numel() == 0:  # an empty batch: torch's batch norm counts it and leaves the statistics
+        if training and tracked:
+            torch._foreach_add_([norm.num_batches_tracked for norm in norms], 1)
+        return x_seq.clone()
+    weight = torch.stack([norm.weight for norm in norms]) if first.affine else None
     if training or not tracked:
         y, mean, var = _NormaliseWithBatchStatistics.apply(x_seq, weight, first.eps)
         if training and tracked:

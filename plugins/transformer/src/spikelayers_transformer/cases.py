@@ -47,8 +47,8 @@ def conformance_cases() -> list[LayerCase]:
         ("SpikingSelfAttention", lambda: SpikingSelfAttention(8, 2)),
         ("SpikingSelfAttention-wide-heads", lambda: SpikingSelfAttention(12, 2)),
         ("QKAttention", lambda: QKAttention(8, 2)),
-        ("TokenQKAttention", lambda: TokenQKAttention(8, 4)),
-        ("ChannelQKAttention", lambda: ChannelQKAttention(8, 2)),
+        ("TokenQKAttention", lambda: TokenQKAttention(8, 2)),
+        ("ChannelQKAttention", lambda: ChannelQKAttention(8, 4)),
     ]
     cases = []
     for name, factory in token_blocks:
