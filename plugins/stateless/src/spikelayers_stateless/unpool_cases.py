@@ -65,8 +65,8 @@ class PerStepMaxUnpool2d(nn.MaxUnpool2d):
 
 def bench_cases() -> list[BenchCase]:
     return [
-        BenchCase(
-            "MaxUnpool2d",
+        BenchCase(  # named after the pair: a --compare library gets no (values, indices) input
+            "MaxPool2d+MaxUnpool2d",
             _pool_then_unpool(2),
             BENCH_SIZES,
             reference=True,
