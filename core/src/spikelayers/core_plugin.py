@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from .hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from .testing import LayerCase
 
 
 @hookimpl
@@ -14,6 +18,10 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
         "layer": {
             name: target(name)
             for name in ("MultiStepContainer", "SeqToANNContainer", "StepModeContainer", "PrintShapeModule")
+        }
+        | {
+            "TLastMultiStepContainer": "spikelayers.tlast:TLastMultiStepContainer",
+            "TLastSeqToANNContainer": "spikelayers.tlast:TLastSeqToANNContainer",
         }
     }
 
@@ -30,3 +38,10 @@ def add_export_command(subparsers: argparse._SubParsersAction) -> None:
     from .export_command import add_export_command as add
 
     add(subparsers)
+
+
+@hookimpl(specname="spikelayers_conformance_cases")
+def tlast_conformance_cases() -> list[LayerCase]:
+    from .tlast_cases import conformance_cases
+
+    return conformance_cases()

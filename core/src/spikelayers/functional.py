@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from .base import MemoryModule, StepModule
-from .explicit_state import load_memories, memories, stateless_forward
 from .empty import empty_sequence_output
+from .explicit_state import load_memories, memories, stateless_forward
 from .shapes import fold, unfold
 from .validators import non_negative_int
 

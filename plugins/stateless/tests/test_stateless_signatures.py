@@ -7,7 +7,7 @@ from torch import nn
 
 from spikelayers import layer
 from spikelayers.testing import check_signature
-from spikelayers_stateless import conv, flatten, linear, pool, upsample, voting
+from spikelayers_stateless import conv, flatten, linear, pool, unpool, upsample, voting
 from spikelayers_stateless.plugin import LAYERS
 
 CLASSES = {
@@ -30,6 +30,9 @@ CLASSES = {
     flatten.Flatten: nn.Flatten,
     upsample.Upsample: nn.Upsample,
     voting.VotingLayer: nn.Module,
+    unpool.MaxUnpool1d: nn.MaxUnpool1d,
+    unpool.MaxUnpool2d: nn.MaxUnpool2d,
+    unpool.MaxUnpool3d: nn.MaxUnpool3d,
 }
 
 

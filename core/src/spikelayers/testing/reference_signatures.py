@@ -107,3 +107,22 @@ NAMESPACE_SIGNATURES: dict[str, dict[str, str]] = {
     "surrogate": SURROGATE_SIGNATURES,
 }
 """The reference signatures of each namespace: ``spikelayers.layer``, ``.neuron``, ``.surrogate``."""
+
+# The classes that SpikingJelly 2.0.0 adds beyond the reference API.
+SPIKINGJELLY2_SIGNATURES: dict[str, str] = {
+    "TLastMultiStepContainer": "*args",
+    "TLastSeqToANNContainer": "*args",
+    "MaxUnpool1d": "kernel_size: Union[int, tuple[int]], stride: Union[int, tuple[int], None] = None, padding: Union[int, tuple[int]] = 0, step_mode='s'",
+    "MaxUnpool2d": "kernel_size: Union[int, tuple[int, int]], stride: Union[int, tuple[int, int], None] = None, padding: Union[int, tuple[int, int]] = 0, step_mode='s'",
+    "MaxUnpool3d": "kernel_size: Union[int, tuple[int, int, int]], stride: Union[int, tuple[int, int, int], None] = None, padding: Union[int, tuple[int, int, int]] = 0, step_mode='s'",
+    "BatchNormThroughTime1d": "T: int, num_features: int, eps: float = 1e-05, momentum: float = 0.1, affine: bool = True, track_running_stats: bool = True, step_mode: str = 's'",
+    "BatchNormThroughTime2d": "T: int, num_features: int, eps: float = 1e-05, momentum: float = 0.1, affine: bool = True, track_running_stats: bool = True, step_mode: str = 's'",
+    "BatchNormThroughTime3d": "T: int, num_features: int, eps: float = 1e-05, momentum: float = 0.1, affine: bool = True, track_running_stats: bool = True, step_mode: str = 's'",
+    "SpikingSelfAttention": "dim: int, num_heads: int = 8, spiking_neuron: Optional[Callable[..., BaseNode]] = None, **kwargs",
+    "QKAttention": "dim: int, num_heads: int = 8, qka_type: str = 'token', spiking_neuron: Optional[Callable[..., BaseNode]] = None, **kwargs",
+    "TokenQKAttention": "dim: int, num_heads: int = 8, spiking_neuron: Optional[Callable[..., BaseNode]] = None, **kwargs",
+    "ChannelQKAttention": "dim: int, num_heads: int = 8, spiking_neuron: Optional[Callable[..., BaseNode]] = None, **kwargs",
+    "SpikeDrivenSelfAttention": "dim: int, num_heads: int = 8, spiking_neuron: Optional[Callable[..., BaseNode]] = None, **kwargs",
+    "SpikeCountToBinary": "num_slots: int, always_convert: bool = False",
+    "TemporalBinSum": "num_slots: int, always_convert: bool = False",
+}

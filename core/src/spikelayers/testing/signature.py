@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .reference_signatures import NAMESPACE_SIGNATURES
+from .reference_signatures import NAMESPACE_SIGNATURES, SPIKINGJELLY2_SIGNATURES
 
 _INSTANCE_DEFAULT = re.compile(r"^surrogate\.(\w+)\((.*)\)$")
 
@@ -40,11 +40,14 @@ def _split_top_level(text: str) -> list[str]:
 def reference_parameters(name: str, namespace: str = "layer") -> list[ReferenceParameter]:
     """The reference constructor's parameters for ``name`` of ``namespace``.
 
-    ``namespace``: ``"layer"``, ``"neuron"`` or ``"surrogate"``.
+    ``namespace``: ``"layer"``, ``"neuron"`` or ``"surrogate"``. A layer that SpikingJelly
+    2.0.0 adds beyond the reference API is checked against SpikingJelly 2.0.0's signature.
     """
     signatures = NAMESPACE_SIGNATURES.get(namespace)
     if signatures is None:
         raise KeyError(f"{namespace!r} is not a namespace of the reference API; known: {sorted(NAMESPACE_SIGNATURES)}")
+    if namespace == "layer" and name not in signatures:
+        signatures = SPIKINGJELLY2_SIGNATURES
     if name not in signatures:
         raise KeyError(f"{name!r} is not a class of the reference {namespace} API")
     params = []

@@ -24,6 +24,9 @@ _LAYERS = {
     "TemporalEffectiveBatchNorm1d": "tebn",
     "TemporalEffectiveBatchNorm2d": "tebn",
     "TemporalEffectiveBatchNorm3d": "tebn",
+    "BatchNormThroughTime1d": "bntt",
+    "BatchNormThroughTime2d": "bntt",
+    "BatchNormThroughTime3d": "bntt",
 }
 
 
@@ -65,3 +68,17 @@ def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
             "spikelayers_norm.batchnorm:BatchNorm2d": export,
         }
     }
+
+
+@hookimpl(specname="spikelayers_bench_cases")
+def bntt_bench_cases() -> list[BenchCase]:
+    from .bntt_cases import bench_cases
+
+    return bench_cases()
+
+
+@hookimpl(specname="spikelayers_conformance_cases")
+def bntt_conformance_cases() -> list[LayerCase]:
+    from .bntt_cases import conformance_cases
+
+    return conformance_cases()

@@ -27,6 +27,7 @@ _MODULES = {
     "flatten": ("Flatten",),
     "upsample": ("Upsample",),
     "voting": ("VotingLayer",),
+    "unpool": ("MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"),
 }
 
 LAYERS: dict[str, str] = {
@@ -78,3 +79,17 @@ def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
         "exporters": {f"spikelayers_stateless.{cls}": f"{converters}:{fn}" for cls, fn in exported.items()},
         "importers": {node: f"{converters}:{fn}" for node, fn in imported.items()},
     }
+
+
+@hookimpl(specname="spikelayers_bench_cases")
+def unpool_bench_cases() -> list[BenchCase]:
+    from .unpool_cases import bench_cases
+
+    return bench_cases()
+
+
+@hookimpl(specname="spikelayers_conformance_cases")
+def unpool_conformance_cases() -> list[LayerCase]:
+    from .unpool_cases import conformance_cases
+
+    return conformance_cases()

@@ -19,6 +19,8 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
             "SynapseFilter": "spikelayers_synapse.filter:SynapseFilter",
             "LowPassSynapse": "spikelayers_synapse.filter:LowPassSynapse",
             "Delay": "spikelayers_synapse.delay:Delay",
+            "SpikeCountToBinary": "spikelayers_synapse.slots:SpikeCountToBinary",
+            "TemporalBinSum": "spikelayers_synapse.slots:TemporalBinSum",
         }
     }
 
@@ -54,3 +56,17 @@ def spikelayers_nir_converters() -> dict[str, dict[str, str]]:
         "exporters": {"spikelayers_synapse.delay:Delay": f"{converters}:export_delay"},
         "importers": {"Delay": f"{converters}:import_delay"},
     }
+
+
+@hookimpl(specname="spikelayers_bench_cases")
+def slots_bench_cases() -> list[BenchCase]:
+    from .slots_cases import bench_cases
+
+    return bench_cases()
+
+
+@hookimpl(specname="spikelayers_conformance_cases")
+def slots_conformance_cases() -> list[LayerCase]:
+    from .slots_cases import conformance_cases
+
+    return conformance_cases()

@@ -1,0 +1,81 @@
+"""Compare a layer with results recorded from another implementation of the same API.
+
+A *fixture* is a dict saved with ``torch.save``: the other layer's initial ``state_dict``,
+the inputs of a few consecutive calls, the train/eval mode, and what came out (outputs,
+input gradients, parameter gradients, ``state_dict`` after the calls). :func:`run_calls`
+produces the results, so the recording script and the test run the same protocol;
+:func:`check_against_fixture` loads the ``state_dict`` strictly into our layer, replays
+the calls and compares everything (float64, ``rtol=1e-7``, ``atol=1e-9`` by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .compare import assert_close
+
+Call = tuple[torch.Tensor, ...]
+
+
+def _loss_weight(output: torch.Tensor, index: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(1000 + index)
+    return torch.randn(output.shape, generator=generator, dtype=torch.float64).to(output.dtype)
+
+
+def run_calls(module: nn.Module, calls: Sequence[Call], train: bool) -> dict[str, Any]:
+    """Call ``module(*call)`` for each call, then backward a fixed weighted sum of the outputs.
+
+    Returns ``outputs``, ``input_grads`` (per call, per floating input; ``None`` for
+    others), ``param_grads`` and ``state_after`` (the ``state_dict`` after the calls).
+    """
+    module.train(train)
+    inputs = [tuple(t.detach().clone().requires_grad_(t.is_floating_point()) for t in call) for call in calls]
+    outputs = [module(*call) for call in inputs]
+    loss = sum(
+        (out * _loss_weight(out, index)).sum()
+        for index, out in enumerate(outputs)
+        if out.is_floating_point() and out.requires_grad
+    )
+    if isinstance(loss, torch.Tensor):
+        loss.backward()
+    return {
+        "outputs": [out.detach().clone() for out in outputs],
+        "input_grads": [[t.grad for t in call] for call in inputs],
+        "param_grads": {name: p.grad for name, p in module.named_parameters()},
+        "state_after": {name: value.detach().clone() for name, value in module.state_dict().items()},
+    }
+
+
+def record(module: nn.Module, calls: Sequence[Call], train: bool) -> dict[str, Any]:
+    """A fixture of ``module`` (already in float64): its ``state_dict``, the calls and their results."""
+    state = {name: value.detach().clone() for name, value in module.state_dict().items()}
+    stored = [tuple(t.detach().clone() for t in call) for call in calls]
+    return {"state_dict": state, "calls": stored, "train": train, **run_calls(module, calls, train)}
+
+
+def check_against_fixture(
+    module: nn.Module, fixture: dict[str, Any], label: str, rtol: float = 1e-7, atol: float = 1e-9
+) -> None:
+    """Load ``fixture['state_dict']`` strictly into ``module`` (made float64), replay, compare."""
+    module = module.double()
+    module.load_state_dict(fixture["state_dict"], strict=True)
+    ours = {name: value for name, value in module.state_dict().items()}
+    for name, value in fixture["state_dict"].items():
+        if ours[name].dtype != value.dtype or ours[name].shape != value.shape:
+            raise AssertionError(
+                f"{label}: state_dict entry {name!r} is {ours[name].dtype} {tuple(ours[name].shape)}, "
+                f"the fixture's {value.dtype} {tuple(value.shape)}"
+            )
+    result = run_calls(module, fixture["calls"], fixture["train"])
+    for key in ("outputs", "input_grads"):
+        assert_close(result[key], fixture[key], f"{label}: {key}", rtol=rtol, atol=atol)
+    if result["param_grads"].keys() != fixture["param_grads"].keys():
+        raise AssertionError(f"{label}: parameters {sorted(result['param_grads'])} vs {sorted(fixture['param_grads'])}")
+    for name, grad in fixture["param_grads"].items():
+        assert_close(result["param_grads"][name], grad, f"{label}: gradient of {name}", rtol=rtol, atol=atol)
+    for name, value in fixture["state_after"].items():
+        assert_close(result["state_after"][name], value, f"{label}: {name} after the calls", rtol=rtol, atol=atol)

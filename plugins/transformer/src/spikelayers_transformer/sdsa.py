@@ -1,0 +1,81 @@
+"""Spike-driven self-attention (SDSA) of the Spike-driven Transformer, with its residual."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from . import fused
+from ._checks import check_heads, check_input
+from .neurons import ATTENTION_LIF_DEFAULTS, LIF_DEFAULTS, make_neuron
+
+
+def _folded(modules: tuple[nn.Module, ...], x_seq: torch.Tensor) -> torch.Tensor:
+    """``[T, N, *] -> [T * N, *]``, through ``modules``, back to ``[T, N, *']``."""
+    y = x_seq.flatten(0, 1)
+    for module in modules:
+        y = module(y)
+    return y.unflatten(0, x_seq.shape[:2])
+
+
+class SpikeDrivenSelfAttention(nn.Module):
+    """Spike-driven self-attention, multi-step only: ``[T, N, C, H, W] -> [T, N, C, H, W]`` (real values).
+
+    ``s = shortcut_lif(x)``; ``q = q_lif(q_bn(q_conv(s)))`` and likewise ``k``, ``v`` (1x1
+    convolutions without bias). Per channel, ``kv = attn_lif(sum over the H * W tokens of
+    k * v)`` (the neuron sees ``[T, N, heads, 1, d]``); ``z = q * kv`` and the output is
+    ``proj_bn(proj_conv(z)) + x`` (``proj_conv`` has a bias; the residual adds the raw input).
+
+    Args:
+        dim: ``C``, the channels (divisible by ``num_heads``).
+        num_heads: number of heads.
+        spiking_neuron, kwargs: the neurons' class and keyword arguments, as in
+            :class:`~spikelayers_transformer.ssa.SpikingSelfAttention`.
+    """
+
+    keeps_child_step_mode = True  # its neurons always run whole sequences
+    key_value: ClassVar[Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]] = staticmethod(fused.sdsa_kv)
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        spiking_neuron: Callable[..., nn.Module] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        check_heads(name, dim, num_heads)
+        self.dim = dim
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.shortcut_lif = make_neuron(name, spiking_neuron, kwargs, LIF_DEFAULTS)
+        self.q_conv = nn.Conv2d(dim, dim, 1, bias=False)
+        self.q_bn = nn.BatchNorm2d(dim)
+        self.q_lif = make_neuron(name, spiking_neuron, kwargs, LIF_DEFAULTS)
+        self.k_conv = nn.Conv2d(dim, dim, 1, bias=False)
+        self.k_bn = nn.BatchNorm2d(dim)
+        self.k_lif = make_neuron(name, spiking_neuron, kwargs, LIF_DEFAULTS)
+        self.v_conv = nn.Conv2d(dim, dim, 1, bias=False)
+        self.v_bn = nn.BatchNorm2d(dim)
+        self.v_lif = make_neuron(name, spiking_neuron, kwargs, LIF_DEFAULTS)
+        self.attn_lif = make_neuron(name, spiking_neuron, kwargs, ATTENTION_LIF_DEFAULTS)
+        self.proj_conv = nn.Conv2d(dim, dim, 1)
+        self.proj_bn = nn.BatchNorm2d(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[T, N, C, H, W]`` -> ``[T, N, C, H, W]``, the attention branch plus ``x``."""
+        check_input(self, x, 5, "[T, N, C, H, W]")
+        s = self.shortcut_lif(x)
+        q = self.q_lif(_folded((self.q_conv, self.q_bn), s))
+        k = self.k_lif(_folded((self.k_conv, self.k_bn), s))
+        v = self.v_lif(_folded((self.v_conv, self.v_bn), s))
+        kv = self.attn_lif(self.key_value(k, v, self.num_heads))
+        z = q * kv.reshape(*kv.shape[:2], self.dim, 1, 1)
+        return _folded((self.proj_conv, self.proj_bn), z) + x
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, num_heads={self.num_heads}"
