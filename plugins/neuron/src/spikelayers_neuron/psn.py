@@ -222,7 +222,8 @@ class SlidingPSN(_QueueMemory):
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]`` of ``x_seq`` ``[T, N, *]`` (any ``T``); no state."""
         check_sequence(self, x_seq)
-        run = sliding_psn_gemm if self.backend == "gemm" else sliding_psn_conv
+        # The convolution needs at least one step: an empty sequence takes the banded product.
+        run = sliding_psn_gemm if self.backend == "gemm" or x_seq.shape[0] == 0 else sliding_psn_conv
         return run(x_seq, self.weight, self.bias, self.surrogate_function)
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
