@@ -115,7 +115,9 @@ def _describe_kernels(registry: Registry, device: str) -> dict[str, dict[str, di
     table = kernel_table(registry)
     described: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     for (op, backend), plugin in sorted(table.providers.items()):
-        reason = backend_unavailable_reason(backend, device)
+        reason = backend_unavailable_reason(backend, device, table.triton_installed)
+        if reason is None and (op, backend) not in table.implementations:
+            reason = "its module failed to import (see the hook failure above)"
         described.setdefault(plugin, {}).setdefault(op, {})[backend] = {"available": reason is None, "why_not": reason}
     return described
 

@@ -70,10 +70,20 @@ class KernelSpec:
 
 @dataclass(frozen=True)
 class KernelTable:
-    """Every valid kernel of the healthy plugins: ``specs[op][backend]`` and who gave it."""
+    """Every usable kernel of the healthy plugins, imported when the table is built.
+
+    Attributes:
+        specs: ``specs[op][backend]``, the :class:`KernelSpec` entries.
+        providers: ``(op, backend) -> plugin`` that contributed it.
+        implementations: ``(op, backend) -> (kernel, supports or None)``, imported, for
+            every backend that is installed here.
+        triton_installed: whether triton could be found when the table was built.
+    """
 
     specs: Mapping[str, Mapping[str, KernelSpec]]
     providers: Mapping[tuple[str, str], str]
+    implementations: Mapping[tuple[str, str], tuple[Callable[..., Any], Callable[..., str | None] | None]]
+    triton_installed: bool
 
 
 def _invalid(spec: object) -> str | None:
@@ -84,6 +94,19 @@ def _invalid(spec: object) -> str | None:
     if spec.backend not in BACKENDS:
         return f"kernel {spec.op!r}: unknown backend {spec.backend!r}, expected one of {BACKENDS}"
     return None
+
+
+def _import(
+    registry: Registry, plugin: str, spec: KernelSpec
+) -> tuple[Callable[..., Any], Callable[..., str | None] | None] | None:
+    try:
+        supports = load_target(spec.supports) if isinstance(spec.supports, str) else spec.supports
+        return spec.load(), supports  # type: ignore[return-value]
+    except Exception as error:
+        registry.record_problem(
+            plugin, HOOK, f"kernel {spec.op!r}/{spec.backend} failed to import: {type(error).__name__}: {error}", error
+        )
+        return None
 
 
 def _collect(registry: Registry) -> KernelTable:
@@ -109,13 +132,30 @@ def _collect(registry: Registry) -> KernelTable:
         for spec in entries:
             specs.setdefault(spec.op, {})[spec.backend] = spec
             providers[(spec.op, spec.backend)] = info.name
-    return KernelTable(specs, providers)
+    installed = triton_installed()
+    implementations = {}
+    for (op, backend), plugin in providers.items():
+        if backend == "triton" and not installed:
+            continue
+        loaded = _import(registry, plugin, specs[op][backend])
+        if loaded is not None:
+            implementations[(op, backend)] = loaded
+    return KernelTable(specs, providers, implementations, installed)
 
 
 def kernel_table(registry: Registry | None = None) -> KernelTable:
-    """The kernels of the current plugin snapshot (collected once per snapshot)."""
+    """The kernels of the current plugin snapshot (collected and imported once per snapshot)."""
     registry = get_registry() if registry is None else registry
     return registry.cached(HOOK, _collect)
+
+
+def prepare() -> None:
+    """Collect and import every kernel of the current plugin snapshot now.
+
+    Layers that run kernels call it when they are built, so that their first forward,
+    possibly under ``torch.compile``, only reads dictionaries (an import cannot be traced).
+    """
+    kernel_table()
 
 
 def registered() -> Mapping[str, Mapping[str, KernelSpec]]:
@@ -147,13 +187,18 @@ def _device_type(device: torch.device | str | None) -> str | None:
     return torch.device(device).type
 
 
-def backend_unavailable_reason(backend: str, device: torch.device | str | None = None) -> str | None:
-    """Why ``backend`` cannot run on ``device`` on this machine, or ``None`` if it can."""
+def backend_unavailable_reason(
+    backend: str, device: torch.device | str | None = None, installed: bool | None = None
+) -> str | None:
+    """Why ``backend`` cannot run on ``device`` on this machine, or ``None`` if it can.
+
+    ``installed`` says whether triton is installed (looked up when ``None``).
+    """
     if backend == "torch":
         return None
     if backend != "triton":
         return f"unknown backend {backend!r}; expected one of {BACKENDS}"
-    if not triton_installed():
+    if not (triton_installed() if installed is None else installed):
         return "triton is not installed (pip install 'spikelayers[triton]')"
     if triton_interpreting():
         return None
@@ -166,14 +211,18 @@ def backend_unavailable_reason(backend: str, device: torch.device | str | None =
 
 def why_not(op: str, backend: str, device: torch.device | str | None = None, **settings: Any) -> str | None:
     """Why ``backend`` cannot run ``op`` for this call, or ``None`` if it can."""
-    spec = kernel_table().specs.get(op, {}).get(backend)
-    if spec is None:
-        have = sorted(kernel_table().specs.get(op, {})) or "none"
+    table = kernel_table()
+    if backend not in table.specs.get(op, {}):
+        have = sorted(table.specs.get(op, {})) or "none"
         return f"no {backend!r} kernel of {op!r} is installed (installed backends: {have})"
-    machine = backend_unavailable_reason(backend, device)
+    machine = backend_unavailable_reason(backend, device, table.triton_installed)
     if machine is not None:
         return machine
-    return spec.unsupported_reason(**settings)
+    loaded = table.implementations.get((op, backend))
+    if loaded is None:
+        return f"the {backend!r} kernel of {op!r} failed to import (see `spikelayers plugins`)"
+    supports = loaded[1]
+    return None if supports is None else supports(**settings)
 
 
 def select_backend(op: str, requested: str, device: torch.device | str | None = None, **settings: Any) -> str:
@@ -208,14 +257,15 @@ def get_kernel(
 
     ``settings`` (hashable values) are passed to the kernels' ``supports``. The answer
     is kept on the plugin snapshot: every later call with the same arguments is one
-    dictionary read.
+    dictionary read. Nothing here imports (see :func:`prepare`), so even the first call
+    traces under ``torch.compile(fullgraph=True)``.
     """
     registry = get_registry()
-    key = (HOOK, op, backend, _device_type(device), *settings.items())
+    key = (HOOK, op, backend, _device_type(device), triton_interpreting(), *settings.items())
     kernel = registry.cache.get(key)
     if kernel is None:
         chosen = select_backend(op, backend, device, **settings)
-        kernel = registry.cache.setdefault(key, kernel_table(registry).specs[op][chosen].load())
+        kernel = registry.cache.setdefault(key, kernel_table(registry).implementations[(op, chosen)][0])
     return kernel
 
 

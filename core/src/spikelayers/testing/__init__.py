@@ -32,6 +32,7 @@ from .checks import (
     run_sequence,
 )
 from .compare import assert_close, relative_error
+from .compile import check_fullgraph, graph_breaks
 from .kernels import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, kernel_tolerance, triton_test_device
 from .registry import installed_cases
 from .robustness import InputVariant, check_autocast, check_input_variant, make_input
@@ -50,6 +51,7 @@ __all__ = [
     "check_chunked_sequence",
     "check_compile",
     "check_copy_and_pickle_mid_sequence",
+    "check_fullgraph",
     "check_gradients_flow",
     "check_input_variant",
     "check_layer",
@@ -60,6 +62,7 @@ __all__ = [
     "check_step_mode_validation",
     "checks_for",
     "gaussian_input",
+    "graph_breaks",
     "installed_cases",
     "kernel_tolerance",
     "make_input",

@@ -9,7 +9,7 @@ import torch
 
 from spikelayers.base import MemoryModule
 from spikelayers.errors import StateShapeError
-from spikelayers.kernels import get_kernel
+from spikelayers.kernels import get_kernel, prepare
 from spikelayers.shapes import check_min_dim
 
 SEEDED_OP = "dropout.seeded"
@@ -62,6 +62,7 @@ class Dropout(MemoryModule):
         self.register_memory("mask", None)
         self.register_memory("seeded_mask", None)
         self.step_mode = step_mode
+        prepare()  # import the kernels now, not in the first (maybe compiled) forward
 
     def extra_repr(self) -> str:
         return f"p={self.p}, {super().extra_repr()}"

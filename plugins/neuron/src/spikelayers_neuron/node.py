@@ -14,11 +14,10 @@ import torch
 from torch import nn
 
 from spikelayers.base import MemoryModule
-from spikelayers.kernels import get_kernel
+from spikelayers.kernels import get_kernel, prepare
 from spikelayers.shapes import check_min_dim
 
 from .dynamics import NeuronConfig
-from .fused import neuron_multi_step
 from .surrogate import Sigmoid
 
 OP = "neuron.multi_step"
@@ -37,7 +36,8 @@ class BaseNode(MemoryModule):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: kernel backend of multi-step mode, ``'torch'`` or ``'triton'``.
+        backend: kernel backend, ``'torch'``, ``'triton'`` or ``'auto'`` (the kernel
+            registry picks, in both step modes).
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
@@ -65,6 +65,7 @@ class BaseNode(MemoryModule):
             self.register_memory("v_seq", None)
         self.step_mode = step_mode
         self.backend = backend
+        prepare()  # import the kernels now, not in the first (maybe compiled) forward
 
     # -- subclass hooks -------------------------------------------------------------
 
@@ -89,19 +90,30 @@ class BaseNode(MemoryModule):
             store_v_seq=self.store_v_seq,
         )
 
+    def kernel_settings(self) -> dict[str, object]:
+        """What the kernels' ``supports`` look at: the surrogate's type and whether it spikes."""
+        surrogate = self.surrogate_function
+        return {"surrogate": type(surrogate), "spiking": bool(getattr(surrogate, "spiking", True))}
+
+    def _kernel(self, device: torch.device):
+        """The kernel of ``"neuron.multi_step"`` that the registry picks for this neuron
+        (one dictionary read after the first call); both step modes use it."""
+        return get_kernel(OP, self.backend, device, **self.kernel_settings())
+
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step ``[N, *] -> [N, *]`` (spikes)."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{type(self).__name__} expects a tensor [N, *], got {type(x).__name__}")
         config = replace(self.config(), store_v_seq=False)
-        spike, self.v = neuron_multi_step(x.unsqueeze(0), self.memory_like("v", x), self.decay(), config)
+        kernel = self._kernel(x.device)
+        spike, self.v = kernel(x.unsqueeze(0), self.memory_like("v", x), self.decay(), config)
         return spike[0]
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """A sequence ``[T, N, *] -> [T, N, *]`` (spikes)."""
         check_min_dim(self, x_seq, 2, "[T, N, *]")
         v0 = self.memory_like("v", x_seq, shape=x_seq.shape[1:])
-        kernel = get_kernel(OP, self.backend, x_seq.device)
+        kernel = self._kernel(x_seq.device)
         spike_seq, v = kernel(x_seq, v0, self.decay(), self.config())
         if self.store_v_seq:
             self.v_seq = v

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from spikelayers.base import MemoryModule
-from spikelayers.kernels import get_kernel
+from spikelayers.kernels import get_kernel, prepare
 from spikelayers.shapes import check_min_dim
 
 OP = "synapse.filter"
@@ -48,6 +48,7 @@ class SynapseFilter(MemoryModule):
             self.tau = tau
         self.register_memory("I", 0.0)
         self.step_mode = step_mode
+        prepare()  # import the kernels now, not in the first (maybe compiled) forward
 
     def decay(self) -> float | torch.Tensor:
         """``1 / tau``: a float, or a 0-D tensor (``sigmoid(w)``) when learnable."""
