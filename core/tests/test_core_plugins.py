@@ -162,3 +162,21 @@ def test_selection_reads_allow_and_deny_lists(raw, admitted, excluded):
     selection = plugins.parse_selection(raw)
     assert all(selection.admits(name) for name in admitted)
     assert not any(selection.admits(name) for name in excluded)
+
+
+def test_the_catalogue_matches_what_the_installed_plugins_provide():
+    registry = plugins.get_registry()
+    installed = {info.distribution for info in registry.plugins.values() if info.healthy}
+    for namespace, names in catalog.KNOWN.items():
+        for name, distribution in names.items():
+            if distribution in installed:
+                owner = registry.plugins[registry.owners[namespace].get(name, "core")]
+                assert name in registry.targets[namespace], f"{distribution} does not provide {namespace}.{name}"
+                assert owner.distribution == distribution, f"{namespace}.{name} comes from {owner.distribution}"
+    for namespace, owners in registry.owners.items():
+        for name, plugin in owners.items():
+            distribution = registry.plugins[plugin].distribution
+            if distribution and distribution.startswith("spikelayers"):
+                assert catalog.distribution_for(namespace, name) == distribution, (
+                    f"{namespace}.{name} is not catalogued"
+                )

@@ -21,6 +21,7 @@ with the snapshot.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import threading
@@ -311,10 +312,17 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 
+@functools.cache
+def _packages_distributions() -> Mapping[str, list[str]]:
+    """Top-level package -> distributions; read once (it scans every installed file list)."""
+    return metadata.packages_distributions()
+
+
 def _distribution_of(plugin: object) -> tuple[str | None, str | None]:
+    """The distribution of a plugin registered by hand, from its top-level package."""
     module_name = getattr(plugin, "__name__", None) or type(plugin).__module__
     top = module_name.split(".")[0]
-    for dist_name in metadata.packages_distributions().get(top, []):
+    for dist_name in _packages_distributions().get(top, []):
         try:
             return dist_name, metadata.version(dist_name)
         except metadata.PackageNotFoundError:
