@@ -22,7 +22,6 @@ __all__ = [
     "seq_to_ann_forward",
     "set_backend",
     "set_step_mode",
-    "stateful_handlers",
 ]
 
 
