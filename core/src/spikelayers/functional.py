@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from .base import MemoryModule, StepModule
-from .handlers import StatefulHandler, handler_for, stateful_handlers
+from .handlers import StatefulHandler, handler_for
+from .handlers import stateful_handlers as stateful_handlers  # its home is spikelayers.handlers
 
 __all__ = [
     "StatefulHandler",
