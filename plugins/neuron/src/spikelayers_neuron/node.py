@@ -112,8 +112,8 @@ class BaseNode(MemoryModule):
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """A sequence ``[T, N, *] -> [T, N, *]`` (spikes)."""
         check_min_dim(self, x_seq, 2, "[T, N, *]")
+        kernel = self._kernel(x_seq.device)  # first: a backend that cannot run changes no state
         v0 = self.memory_like("v", x_seq, shape=x_seq.shape[1:])
-        kernel = self._kernel(x_seq.device)
         spike_seq, v = kernel(x_seq, v0, self.decay(), self.config())
         if self.store_v_seq:
             self.v_seq = v
