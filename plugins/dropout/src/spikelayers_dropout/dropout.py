@@ -103,10 +103,11 @@ class Dropout(MemoryModule):
             return x_seq * self._mask_for(x_seq[0])
         if not x_seq.is_floating_point():
             x_seq = x_seq.to(torch.get_default_dtype())
+        kernel = get_kernel(SEEDED_OP, self.backend, x_seq.device)  # first: a backend that cannot run changes no state
         mask = self._seeded_mask_for(x_seq[0])
         mask_numel = math.prod(mask.shape)
         group = math.prod(x_seq.shape[1:]) // mask_numel if mask_numel else 1
-        return get_kernel(SEEDED_OP, self.backend, x_seq.device)(x_seq, mask.seed, self.p, group)
+        return kernel(x_seq, mask.seed, self.p, group)
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step, ``[N, *] -> [N, *]``."""

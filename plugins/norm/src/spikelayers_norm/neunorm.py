@@ -172,8 +172,8 @@ class NeuNorm(MemoryModule):
     def multi_step_forward(self, s_seq: torch.Tensor) -> torch.Tensor:
         """``[T, N, C, H, W] -> [T, N, C, H, W]``."""
         self._check(s_seq, True)
+        kernel = get_kernel(OP, self.backend, s_seq.device)  # first: a backend that cannot run changes no state
         x = self.memory_like("x", s_seq[0], (s_seq.shape[1], 1, *s_seq.shape[3:]))
-        kernel = get_kernel(OP, self.backend, s_seq.device)
         y_seq, self.x = kernel(s_seq, x, self.w, self.k)
         return y_seq
 

@@ -63,8 +63,8 @@ class SynapseFilter(MemoryModule):
     def _run(self, x_seq: torch.Tensor) -> torch.Tensor:
         if not x_seq.is_floating_point():
             x_seq = x_seq.to(torch.get_default_dtype())
+        kernel = get_kernel(OP, self.backend, x_seq.device)  # first: a backend that cannot run changes no state
         current = self.memory_like("I", x_seq[0])
-        kernel = get_kernel(OP, self.backend, x_seq.device)
         decay = self.decay()
         if isinstance(decay, torch.Tensor):
             decay = decay.to(x_seq.dtype)
