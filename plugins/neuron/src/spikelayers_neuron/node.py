@@ -8,6 +8,7 @@ when ``v_reset`` is ``None``). Single-step mode takes ``[N, *]``; multi-step mod
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import torch
@@ -95,7 +96,7 @@ class BaseNode(MemoryModule):
         surrogate = self.surrogate_function
         return {"surrogate": type(surrogate), "spiking": bool(getattr(surrogate, "spiking", True))}
 
-    def _kernel(self, device: torch.device):
+    def _kernel(self, device: torch.device) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
         """The kernel of ``"neuron.multi_step"`` that the registry picks for this neuron
         (one dictionary read after the first call); both step modes use it."""
         return get_kernel(OP, self.backend, device, **self.kernel_settings())
