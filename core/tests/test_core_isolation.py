@@ -75,7 +75,7 @@ def _builtin_names_still_work() -> None:
     registry = plugins.get_registry()
     for namespace, owners in registry.owners.items():
         for name, owner in owners.items():
-            if owner != "fakeplugin":
+            if not owner.startswith("fake"):
                 obj = getattr(__import__(f"spikelayers.{namespace}", fromlist=["_"]), name)
                 assert obj is not None, f"{namespace}.{name}"
     assert layer.MultiStepContainer.__module__ == "spikelayers.containers"
@@ -202,3 +202,19 @@ def test_hook_results_calls_each_plugin_alone(clean_registry):
     problem = plugins.get_registry().problems()["b-raises"][0]
     assert problem.hook == "spikelayers_bench_cases" and isinstance(problem.error, ValueError)
     assert plugins.hook_results("spikelayers_no_such_hook") == []
+
+
+def test_a_name_whose_module_fails_to_import_fails_alone(tmp_path, monkeypatch, clean_registry, capsys):
+    answer = "{'layer': {'FakeLazy': 'fake_lazy_target:Thing'}}"
+    make_distribution(tmp_path, "fake-lazy", "fakelazy", "fake_lazy_plugin", PROVIDES.format(answer=answer))
+    (tmp_path / "fake_lazy_target.py").write_text(f"raise {BOOM}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins.reload()
+    with pytest.raises(PluginBrokenError, match=r"FakeLazy.*'fakelazy'.*RuntimeError: boom") as caught:
+        layer.FakeLazy
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    _builtin_names_still_work()
+    assert cli.main(["plugins"]) == 0
+    assert "failed to import: RuntimeError: boom" in capsys.readouterr().out
+    assert cli.main(["plugins", "--check"]) == 1
+    sys.modules.pop("fake_lazy_plugin", None)

@@ -2,7 +2,8 @@
 
 ``spikelayers plugins`` lists every installed plugin (broken ones included, with the
 reason) and exits 0; ``spikelayers plugins --check`` exits 1 when a plugin is broken or
-conflicting or a hook failed, for the CI of plugin authors. ``spikelayers --version``
+conflicting, a hook failed or a provided class fails to import, for the CI of plugin
+authors. ``spikelayers --version``
 prints the version of every installed spikelayers distribution.
 """
 
@@ -157,7 +158,14 @@ def describe_plugins() -> list[dict[str, Any]]:
 
 
 def _unhealthy(described: list[dict[str, Any]]) -> list[str]:
-    return [p["plugin"] for p in described if p["status"] in (BROKEN, CONFLICTING) or p["problems"]]
+    """Plugins that are broken or conflicting, had a hook fail, or name a class that fails to import."""
+    return [
+        p["plugin"]
+        for p in described
+        if p["status"] in (BROKEN, CONFLICTING)
+        or p["problems"]
+        or any("error" in entry for entries in p["provides"].values() for entry in entries)
+    ]
 
 
 def _print_plugin(plugin: dict[str, Any]) -> None:
