@@ -111,13 +111,13 @@ def _describe_names(names: dict[str, dict[str, str]]) -> dict[str, list[dict[str
 
 def _describe_kernels(registry: Registry, device: str) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     """``{plugin: {op: {backend: {"available": bool, "why_not": str | None}}}}``."""
-    from .kernels import backend_unavailable_reason, kernel_table
+    from .kernels import backend_unavailable_reason, import_kernel, kernel_table
 
     table = kernel_table(registry)
     described: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     for (op, backend), plugin in sorted(table.providers.items()):
         reason = backend_unavailable_reason(backend, device, table.triton_installed)
-        if reason is None and (op, backend) not in table.implementations:
+        if reason is None and import_kernel(op, backend, registry) is None:
             reason = "its module failed to import (see the hook failure above)"
         described.setdefault(plugin, {}).setdefault(op, {})[backend] = {"available": reason is None, "why_not": reason}
     return described

@@ -68,21 +68,25 @@ class KernelSpec:
         return check(**settings)  # type: ignore[operator]
 
 
+Loaded = tuple[Callable[..., Any], Callable[..., str | None] | None]
+"""An imported kernel and its imported ``supports`` (or ``None``)."""
+
+
 @dataclass(frozen=True)
 class KernelTable:
-    """Every usable kernel of the healthy plugins, imported when the table is built.
+    """Every valid kernel of the healthy plugins (one table per plugin snapshot).
 
     Attributes:
         specs: ``specs[op][backend]``, the :class:`KernelSpec` entries.
         providers: ``(op, backend) -> plugin`` that contributed it.
-        implementations: ``(op, backend) -> (kernel, supports or None)``, imported, for
-            every backend that is installed here.
+        loaded: ``(op, backend) -> (kernel, supports)`` for the kernels imported so far
+            (``None`` for one that failed to import); filled by :func:`prepare`.
         triton_installed: whether triton could be found when the table was built.
     """
 
     specs: Mapping[str, Mapping[str, KernelSpec]]
     providers: Mapping[tuple[str, str], str]
-    implementations: Mapping[tuple[str, str], tuple[Callable[..., Any], Callable[..., str | None] | None]]
+    loaded: dict[tuple[str, str], Loaded | None]
     triton_installed: bool
 
 
@@ -96,17 +100,28 @@ def _invalid(spec: object) -> str | None:
     return None
 
 
-def _import(
-    registry: Registry, plugin: str, spec: KernelSpec
-) -> tuple[Callable[..., Any], Callable[..., str | None] | None] | None:
+def import_kernel(op: str, backend: str, registry: Registry | None = None) -> Loaded | None:
+    """Import the kernel ``op``/``backend`` of the snapshot ``registry`` (the current one by
+    default), once per snapshot; ``None`` when it failed to import (the failure is recorded
+    against its plugin). Raises ``KeyError`` for a kernel that is not registered."""
+    registry = get_registry() if registry is None else registry
+    table = kernel_table(registry)
+    key = (op, backend)
+    if key in table.loaded:
+        return table.loaded[key]
+    spec = table.specs[op][backend]
     try:
         supports = load_target(spec.supports) if isinstance(spec.supports, str) else spec.supports
-        return spec.load(), supports  # type: ignore[return-value]
+        loaded: Loaded | None = (spec.load(), supports)  # type: ignore[assignment]
     except Exception as error:
         registry.record_problem(
-            plugin, HOOK, f"kernel {spec.op!r}/{spec.backend} failed to import: {type(error).__name__}: {error}", error
+            table.providers[key],
+            HOOK,
+            f"kernel {op!r}/{backend} failed to import: {type(error).__name__}: {error}",
+            error,
         )
-        return None
+        loaded = None
+    return table.loaded.setdefault(key, loaded)
 
 
 def _collect(registry: Registry) -> KernelTable:
@@ -132,15 +147,7 @@ def _collect(registry: Registry) -> KernelTable:
         for spec in entries:
             specs.setdefault(spec.op, {})[spec.backend] = spec
             providers[(spec.op, spec.backend)] = info.name
-    installed = triton_installed()
-    implementations = {}
-    for (op, backend), plugin in providers.items():
-        if backend == "triton" and not installed:
-            continue
-        loaded = _import(registry, plugin, specs[op][backend])
-        if loaded is not None:
-            implementations[(op, backend)] = loaded
-    return KernelTable(specs, providers, implementations, installed)
+    return KernelTable(specs, providers, {}, triton_installed())
 
 
 def kernel_table(registry: Registry | None = None) -> KernelTable:
@@ -149,13 +156,21 @@ def kernel_table(registry: Registry | None = None) -> KernelTable:
     return registry.cached(HOOK, _collect)
 
 
-def prepare() -> None:
-    """Collect and import every kernel of the current plugin snapshot now.
+def prepare(op: str | None = None, backend: str = AUTO) -> None:
+    """Import now the kernels of ``op`` (every op when ``None``) that ``backend`` may choose
+    on this machine: ``'torch'`` or ``'triton'`` that one, ``'auto'`` every installed one.
 
-    Layers that run kernels call it when they are built, so that their first forward,
-    possibly under ``torch.compile``, only reads dictionaries (an import cannot be traced).
+    A layer calls it when it is built, so that its first forward, possibly under
+    ``torch.compile(fullgraph=True)``, only reads dictionaries (an import cannot be
+    traced). After changing a layer's backend, its first call imports the new kernel:
+    make it an eager call, or call ``prepare`` again, before compiling.
     """
-    kernel_table()
+    registry = get_registry()
+    table = kernel_table(registry)
+    for name in [op] if op is not None else list(table.specs):
+        for candidate in table.specs.get(name, {}):
+            if backend in (AUTO, candidate) and (candidate != "triton" or table.triton_installed):
+                import_kernel(name, candidate, registry)
 
 
 def registered() -> Mapping[str, Mapping[str, KernelSpec]]:
@@ -218,7 +233,7 @@ def why_not(op: str, backend: str, device: torch.device | str | None = None, **s
     machine = backend_unavailable_reason(backend, device, table.triton_installed)
     if machine is not None:
         return machine
-    loaded = table.implementations.get((op, backend))
+    loaded = import_kernel(op, backend)
     if loaded is None:
         return f"the {backend!r} kernel of {op!r} failed to import (see `spikelayers plugins`)"
     supports = loaded[1]
@@ -257,7 +272,7 @@ def get_kernel(
 
     ``settings`` (hashable values) are passed to the kernels' ``supports``. The answer
     is kept on the plugin snapshot: every later call with the same arguments is one
-    dictionary read. Nothing here imports (see :func:`prepare`), so even the first call
+    dictionary read. Once :func:`prepare` has imported the kernels, even the first call
     traces under ``torch.compile(fullgraph=True)``.
     """
     registry = get_registry()
@@ -265,7 +280,7 @@ def get_kernel(
     kernel = registry.cache.get(key)
     if kernel is None:
         chosen = select_backend(op, backend, device, **settings)
-        kernel = registry.cache.setdefault(key, kernel_table(registry).implementations[(op, chosen)][0])
+        kernel = registry.cache.setdefault(key, kernel_table(registry).loaded[(op, chosen)][0])  # type: ignore[index]
     return kernel
 
 

@@ -62,7 +62,7 @@ class Dropout(MemoryModule):
         self.register_memory("mask", None)
         self.register_memory("seeded_mask", None)
         self.step_mode = step_mode
-        prepare()  # import the kernels now, not in the first (maybe compiled) forward
+        prepare(SEEDED_OP, self.backend)  # import the kernels now, not in the first (maybe compiled) forward
 
     def extra_repr(self) -> str:
         return f"p={self.p}, {super().extra_repr()}"

@@ -66,7 +66,7 @@ class BaseNode(MemoryModule):
             self.register_memory("v_seq", None)
         self.step_mode = step_mode
         self.backend = backend
-        prepare()  # import the kernels now, not in the first (maybe compiled) forward
+        prepare(OP, self.backend)  # import the kernels now, not in the first (maybe compiled) forward
 
     # -- subclass hooks -------------------------------------------------------------
 

@@ -151,7 +151,7 @@ class NeuNorm(MemoryModule):
         nn.init.kaiming_uniform_(self.w, a=math.sqrt(5))
         self.register_memory("x", 0.0)
         self.step_mode = step_mode
-        prepare()  # import the kernels now, not in the first (maybe compiled) forward
+        prepare(OP, self.backend)  # import the kernels now, not in the first (maybe compiled) forward
 
     def _check(self, s: torch.Tensor, multi_step: bool) -> None:
         LAYOUT_2D.check(self, s, multi_step, self.in_channels)

@@ -48,7 +48,7 @@ class SynapseFilter(MemoryModule):
             self.tau = tau
         self.register_memory("I", 0.0)
         self.step_mode = step_mode
-        prepare()  # import the kernels now, not in the first (maybe compiled) forward
+        prepare(OP, self.backend)  # import the kernels now, not in the first (maybe compiled) forward
 
     def decay(self) -> float | torch.Tensor:
         """``1 / tau``: a float, or a 0-D tensor (``sigmoid(w)``) when learnable."""
