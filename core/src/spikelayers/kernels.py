@@ -226,14 +226,20 @@ def backend_unavailable_reason(
 
 def why_not(op: str, backend: str, device: torch.device | str | None = None, **settings: Any) -> str | None:
     """Why ``backend`` cannot run ``op`` for this call, or ``None`` if it can."""
-    table = kernel_table()
+    return _why_not(get_registry(), op, backend, device, settings)
+
+
+def _why_not(
+    registry: Registry, op: str, backend: str, device: torch.device | str | None, settings: dict[str, Any]
+) -> str | None:
+    table = kernel_table(registry)
     if backend not in table.specs.get(op, {}):
         have = sorted(table.specs.get(op, {})) or "none"
         return f"no {backend!r} kernel of {op!r} is installed (installed backends: {have})"
     machine = backend_unavailable_reason(backend, device, table.triton_installed)
     if machine is not None:
         return machine
-    loaded = import_kernel(op, backend)
+    loaded = import_kernel(op, backend, registry)
     if loaded is None:
         return f"the {backend!r} kernel of {op!r} failed to import (see `spikelayers plugins`)"
     supports = loaded[1]
@@ -248,18 +254,25 @@ def select_backend(op: str, requested: str, device: torch.device | str | None = 
     :class:`BackendUnavailableError` with the reason; so does ``'auto'`` when no
     backend can.
     """
+    return _select(get_registry(), op, requested, device, settings)
+
+
+def _select(
+    registry: Registry, op: str, requested: str, device: torch.device | str | None, settings: dict[str, Any]
+) -> str:
+    """:func:`select_backend` on one snapshot (a reload meanwhile does not mix two)."""
     if requested != AUTO and requested not in BACKENDS:
         raise BackendUnavailableError(f"op {op!r}: unknown backend {requested!r}; expected 'auto' or one of {BACKENDS}")
     if requested == AUTO:
         reasons = {}
         for backend in AUTO_PREFERENCE:
-            reason = why_not(op, backend, device, **settings)
+            reason = _why_not(registry, op, backend, device, settings)
             if reason is None:
                 return backend
             reasons[backend] = reason
         shown = "; ".join(f"{b}: {r}" for b, r in reasons.items())
         raise BackendUnavailableError(f"op {op!r}: no backend can run this call ({shown})")
-    reason = why_not(op, requested, device, **settings)
+    reason = _why_not(registry, op, requested, device, settings)
     if reason is not None:
         raise BackendUnavailableError(f"op {op!r} cannot use backend {requested!r}: {reason}")
     return requested
@@ -279,11 +292,13 @@ def get_kernel(
     key = (HOOK, op, backend, _device_type(device), triton_interpreting(), *settings.items())
     kernel = registry.cache.get(key)
     if kernel is None:
-        chosen = select_backend(op, backend, device, **settings)
+        chosen = _select(registry, op, backend, device, settings)
         kernel = registry.cache.setdefault(key, kernel_table(registry).loaded[(op, chosen)][0])  # type: ignore[index]
     return kernel
 
 
 def available_backends(op: str, device: torch.device | str | None = None, **settings: Any) -> list[str]:
     """Installed backends of ``op`` that can run a call on ``device`` with ``settings``."""
-    return [b for b in kernel_table().specs.get(op, {}) if why_not(op, b, device, **settings) is None]
+    registry = get_registry()
+    specs = kernel_table(registry).specs.get(op, {})
+    return [b for b in specs if _why_not(registry, op, b, device, settings) is None]
