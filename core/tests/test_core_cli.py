@@ -36,3 +36,27 @@ def test_plugins_add_subcommands(clean_registry, capsys):
 def test_no_command_prints_help(capsys):
     assert cli.main([]) == 2
     assert "plugins" in capsys.readouterr().out
+
+
+def test_version_prints_every_installed_distribution(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    versions = dict(line.split(" ", 1) for line in lines)
+    import spikelayers
+
+    assert versions["spikelayers-core"] == spikelayers.__version__
+    for info in plugins.get_registry().plugins.values():
+        if info.distribution:
+            assert versions[info.distribution] == info.version
+    assert "torch" in versions
+
+
+def test_plugins_check_passes_when_every_plugin_is_healthy(clean_registry, capsys):
+    assert cli.main(["plugins", "--check"]) == 0
+    described = cli.describe_plugins()
+    assert [p["plugin"] for p in described] == sorted(p["plugin"] for p in described)
+    assert all(p["status"] == "ok" and not p["problems"] for p in described)

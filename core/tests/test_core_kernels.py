@@ -56,8 +56,82 @@ def test_unregistered_op_or_backend_raises(kernel_plugin):
     assert kernels.backend_unavailable_reason("cuda") is not None
 
 
-def test_registering_one_kernel_twice_is_an_error(clean_registry):
+def test_registering_one_kernel_twice_reports_the_second_plugin_and_keeps_the_first(clean_registry):
     plugins.register_plugin(KernelPlugin(), name="kernel-a")
     plugins.register_plugin(KernelPlugin(), name="kernel-b")
-    with pytest.raises(ValueError, match="registered twice"):
-        kernels.registered()
+    assert kernels.get_kernel("test.double", "torch", "cpu") is double_torch
+    assert kernels.kernel_table().providers[("test.double", "torch")] == "kernel-a"
+    problems = plugins.get_registry().problems()
+    assert "kernel-a" not in problems
+    assert "already provided by plugin 'kernel-a'" in problems["kernel-b"][0].message
+
+
+class BadKernelPlugin:
+    @hookimpl
+    def spikelayers_kernels(self):
+        return [KernelSpec("test.bad", "cupy", double_torch)]
+
+
+class RaisingKernelPlugin:
+    @hookimpl
+    def spikelayers_kernels(self):
+        raise RuntimeError("kernels boom")
+
+
+def test_a_plugin_with_bad_or_raising_kernels_does_not_hide_the_others(kernel_plugin):
+    plugins.register_plugin(BadKernelPlugin(), name="kernel-bad")
+    plugins.register_plugin(RaisingKernelPlugin(), name="kernel-raising")
+    assert kernels.get_kernel("test.double", "torch", "cpu") is double_torch
+    problems = plugins.get_registry().problems()
+    assert "unknown backend 'cupy'" in problems["kernel-bad"][0].message
+    assert "RuntimeError: kernels boom" in problems["kernel-raising"][0].message
+    assert isinstance(problems["kernel-raising"][0].error, RuntimeError)
+
+
+def only_small(size: int) -> str | None:
+    return None if size <= 4 else f"takes at most 4 elements, got {size}"
+
+
+class PickyPlugin:
+    @hookimpl
+    def spikelayers_kernels(self):
+        return [
+            KernelSpec("test.picky", "torch", double_torch),
+            KernelSpec("test.picky", "triton", double_triton, supports=only_small),
+        ]
+
+
+@pytest.fixture
+def picky_plugin(clean_registry, monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    plugins.register_plugin(PickyPlugin(), name="picky")
+
+
+def test_auto_skips_a_kernel_whose_supports_gives_a_reason(picky_plugin):
+    if not kernels.triton_installed():
+        assert kernels.select_backend("test.picky", "auto", "cpu", size=2) == "torch"
+        return
+    assert kernels.get_kernel("test.picky", "auto", "cpu", size=2) is double_triton
+    assert kernels.get_kernel("test.picky", "auto", "cpu", size=9) is double_torch
+    assert kernels.available_backends("test.picky", "cpu", size=9) == ["torch"]
+
+
+def test_a_forced_backend_that_cannot_take_the_call_raises_before_any_work(picky_plugin):
+    reason = "takes at most 4 elements, got 9" if kernels.triton_installed() else "triton is not installed"
+    with pytest.raises(BackendUnavailableError, match=rf"test\.picky.*'triton'.*{reason}"):
+        kernels.get_kernel("test.picky", "triton", "cpu", size=9)
+
+
+def test_unknown_backend_is_rejected(kernel_plugin):
+    with pytest.raises(BackendUnavailableError, match="unknown backend 'cupy'"):
+        kernels.get_kernel("test.double", "cupy", "cpu")
+
+
+def test_kernel_choice_is_kept_on_the_snapshot_and_redecided_after_reload(kernel_plugin):
+    first = plugins.get_registry()
+    kernels.get_kernel("test.double", "torch", "cpu")
+    assert double_torch in first.cache.values()
+    plugins.reload()
+    assert plugins.get_registry() is not first
+    assert double_torch not in plugins.get_registry().cache.values()
+    assert kernels.get_kernel("test.double", "torch", "cpu") is double_torch

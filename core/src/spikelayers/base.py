@@ -195,8 +195,10 @@ class MemoryModule(StepModule, nn.Module):
 
     @backend.setter
     def backend(self, value: str) -> None:
-        if value not in self.supported_backends:
-            raise ValueError(f"{type(self).__name__}: backend must be one of {self.supported_backends}, got {value!r}")
+        if value != "auto" and value not in self.supported_backends:
+            raise ValueError(
+                f"{type(self).__name__}: backend must be 'auto' or one of {self.supported_backends}, got {value!r}"
+            )
         self.__dict__["_backend"] = value
 
     # -- forward --------------------------------------------------------------------

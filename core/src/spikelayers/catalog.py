@@ -1,7 +1,10 @@
-"""Where each public name of the reference API lives.
+"""Where each public name of spikelayers' own distributions lives.
 
-The registry answers from the installed plugins; this table only lets it tell a user
-which distribution to install when they ask for a known name that is missing.
+The registry answers from the installed plugins; this table lets it tell a user which
+distribution to install (or to stop excluding) when they ask for a known name that is
+missing, settle a name that two plugins provide in favour of its catalogued owner, and
+point to the right namespace (``layer.LIFNode`` -> ``spikelayers.neuron.LIFNode``). A test
+holds it to what the installed plugins provide.
 """
 
 from __future__ import annotations

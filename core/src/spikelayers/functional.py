@@ -5,9 +5,7 @@ Shapes: ``T`` time steps, ``N`` batch, ``*`` any feature dims.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -15,6 +13,8 @@ from torch import nn
 from .base import MemoryModule, StepModule
 from .empty import empty_sequence_output
 from .explicit_state import load_memories, memories, stateless_forward
+from .handlers import StatefulHandler, handler_for
+from .handlers import stateful_handlers as stateful_handlers  # its home is spikelayers.handlers
 from .shapes import fold, unfold
 from .validators import non_negative_int
 
@@ -33,50 +33,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class StatefulHandler:
-    """How to reset and detach stateful modules that are not :class:`MemoryModule`.
-
-    ``types`` are the module classes handled; ``reset`` and ``detach`` take one module.
-    Plugins return these from the ``spikelayers_stateful_handlers`` hook.
-    """
-
-    types: tuple[type, ...]
-    reset: Callable[[nn.Module], None]
-    detach: Callable[[nn.Module], None] | None = None
-
-
-_handler_lock = threading.RLock()
-_handlers: list[StatefulHandler] | None = None
-
-
-def _reset_handler_cache() -> None:
-    global _handlers
-    with _handler_lock:
-        _handlers = None
-
-
-def stateful_handlers() -> list[StatefulHandler]:
-    """Every handler contributed by the installed plugins."""
-    global _handlers
-    with _handler_lock:
-        if _handlers is None:
-            from .plugins import get_plugin_manager
-
-            found: list[StatefulHandler] = []
-            for contributed in get_plugin_manager().hook.spikelayers_stateful_handlers():
-                found.extend(contributed or ())
-            _handlers = found
-        return _handlers
-
-
-def _foreign_handler(module: nn.Module) -> StatefulHandler | None:
-    for handler in stateful_handlers():
-        if isinstance(module, handler.types):
-            return handler
-    return None
-
-
 def reset_net(net: nn.Module) -> None:
     """Reset every memory of ``net`` and its submodules to its initial value.
 
@@ -88,7 +44,7 @@ def reset_net(net: nn.Module) -> None:
         if isinstance(module, MemoryModule):
             module.reset()
         else:
-            handler = _foreign_handler(module)
+            handler = handler_for(module)
             if handler is not None:
                 handler.reset(module)
 
@@ -99,7 +55,7 @@ def detach_net(net: nn.Module) -> None:
         if isinstance(module, MemoryModule):
             module.detach()
         else:
-            handler = _foreign_handler(module)
+            handler = handler_for(module)
             if handler is not None and handler.detach is not None:
                 handler.detach(module)
 
@@ -140,13 +96,15 @@ def set_step_mode(net: nn.Module, step_mode: str) -> None:
 
 
 def set_backend(net: nn.Module, backend: str, instance: type | tuple[type, ...] = MemoryModule) -> None:
-    """Set ``backend`` on every module of type ``instance`` in ``net`` that supports it.
+    """Set ``backend`` on every module of type ``instance`` in ``net`` that supports it
+    (``'auto'`` on every module that has backends: the kernel registry picks per call).
 
     Raises ``ValueError`` if no such module supports ``backend``.
     """
     matched = 0
     for module in net.modules():
-        if isinstance(module, instance) and backend in getattr(module, "supported_backends", ()):
+        supported = getattr(module, "supported_backends", ())
+        if isinstance(module, instance) and (backend in supported or (backend == "auto" and supported)):
             module.backend = backend
             matched += 1
     if matched == 0:

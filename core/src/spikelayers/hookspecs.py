@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import argparse
 
     from .benchmarks import BenchCase
-    from .functional import StatefulHandler
+    from .handlers import StatefulHandler
     from .kernels import KernelSpec
     from .testing import LayerCase
 
@@ -33,11 +33,13 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def spikelayers_provides() -> dict[str, dict[str, str]]:
     """Name the classes this plugin contributes, per namespace.
 
-    Called once, when a namespace (``spikelayers.layer``, ``spikelayers.neuron``,
-    ``spikelayers.surrogate``) is first used or the ``plugins`` command runs. Return a
-    mapping ``{namespace: {public name: "module.path:attribute"}}``; the module is
-    imported only when the name is first looked up, so keep the plugin module light.
-    Two plugins returning one name in one namespace is an error at discovery.
+    Called once per plugin snapshot, at discovery, when a namespace
+    (``spikelayers.layer``, ``spikelayers.neuron``, ``spikelayers.surrogate``) is first
+    used or the ``plugins`` command runs. Return a mapping ``{namespace: {public name:
+    "module.path:attribute"}}``; the module is imported only when the name is first
+    looked up, so keep the plugin module light. A plugin whose answer is malformed is
+    marked broken, and one that returns a name another plugin also returns is marked
+    conflicting; either way only its own names fail.
     """
 
 
@@ -45,10 +47,13 @@ def spikelayers_provides() -> dict[str, dict[str, str]]:
 def spikelayers_kernels() -> list[KernelSpec]:
     """Contribute kernel implementations.
 
-    Called once, when the kernel registry is first used. Return a list of
-    :class:`spikelayers.kernels.KernelSpec`, each naming an op (e.g. ``"lif.multi_step"``),
-    a backend (``"torch"`` or ``"triton"``) and the ``"module:attribute"`` of its
-    implementation, imported on first use.
+    Called once per plugin snapshot, when the kernel registry is first used. Return a
+    list of :class:`spikelayers.kernels.KernelSpec`, each naming an op (e.g.
+    ``"neuron.multi_step"`` or ``"synapse.filter"``), a backend (``"torch"`` or
+    ``"triton"``), the ``"module:attribute"`` of its implementation (imported on first
+    use) and optionally a ``supports`` function giving the reason it cannot take a call
+    with given settings. A list with an invalid entry, or an op/backend that another
+    plugin already provides, is reported by ``spikelayers plugins`` and not used.
     """
 
 
@@ -56,8 +61,8 @@ def spikelayers_kernels() -> list[KernelSpec]:
 def spikelayers_stateful_handlers() -> list[StatefulHandler]:
     """Teach :func:`spikelayers.functional.reset_net` and ``detach_net`` foreign modules.
 
-    Called once, on the first ``reset_net``/``detach_net``. Return a list of
-    :class:`spikelayers.functional.StatefulHandler`, each matching module types that
+    Called once per plugin snapshot, on the first ``reset_net``/``detach_net``. Return a
+    list of :class:`spikelayers.handlers.StatefulHandler`, each matching module types that
     keep state but are not :class:`spikelayers.base.MemoryModule` (for example another
     library's neurons) and saying how to reset and detach them.
     """

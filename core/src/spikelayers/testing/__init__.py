@@ -32,6 +32,7 @@ from .checks import (
     run_sequence,
 )
 from .compare import assert_close, relative_error
+from .compile import check_fullgraph, graph_breaks
 from .kernels import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, kernel_tolerance, triton_test_device
 from .registry import installed_cases
 from .robustness import InputVariant, check_autocast, check_input_variant, make_input
@@ -53,6 +54,7 @@ __all__ = [
     "check_copy_and_pickle_mid_sequence",
     "check_dtype_change",
     "check_empty_sequence",
+    "check_fullgraph",
     "check_gradients_flow",
     "check_input_variant",
     "check_integer_spikes",
@@ -65,6 +67,7 @@ __all__ = [
     "check_step_mode_validation",
     "checks_for",
     "gaussian_input",
+    "graph_breaks",
     "installed_cases",
     "kernel_tolerance",
     "make_input",

@@ -46,6 +46,8 @@ class LayerCase:
         picklable: whether the layer pickles (false when it holds a lambda).
         compile: also check ``torch.compile`` against eager in multi-step mode.
         compile_backend: the ``torch.compile`` backend used by that check.
+        fullgraph: also check ``torch.compile(fullgraph=True)`` with ``compile_backend``
+            in every step mode: zero graph breaks, eager outputs and gradients.
         rtol, atol: tolerances of every comparison.
     """
 
@@ -63,6 +65,7 @@ class LayerCase:
     picklable: bool = True
     compile: bool = False
     compile_backend: str = "aot_eager"
+    fullgraph: bool = False
     rtol: float = 1e-5
     atol: float = 1e-5
     seed: int = 0

@@ -17,6 +17,7 @@ from ..base import MemoryModule, StepModule
 from ..functional import reset_net, set_step_mode
 from .case import LayerCase, clone_input, output_tensors
 from .compare import assert_close
+from .compile import check_fullgraph
 from .sequence_checks import check_dtype_change, check_empty_sequence
 
 RNG_SEED = 1234
@@ -340,6 +341,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(check_bad_input_rank, lambda case: bool(set(case.rank_checks) & set(case.modes()))),
     Check(check_compile, lambda case: case.compile),
+    Check(check_fullgraph, lambda case: case.fullgraph),
 )
 CHECKS += (
     Check(check_empty_sequence, lambda case: "m" in case.modes()),
@@ -375,6 +377,6 @@ def parametrize_with_checks(cases: Iterable[LayerCase]) -> Any:
     params = []
     for case in cases:
         for check in checks_for(case):
-            marks = (pytest.mark.slow,) if check.function is check_compile else ()
+            marks = (pytest.mark.slow,) if check.function in (check_compile, check_fullgraph) else ()
             params.append(pytest.param(case, check.function, id=f"{case.id}-{check.name}", marks=marks))
     return pytest.mark.parametrize(("case", "check"), params)

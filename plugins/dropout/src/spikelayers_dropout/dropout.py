@@ -9,7 +9,7 @@ import torch
 
 from spikelayers.base import MemoryModule
 from spikelayers.errors import StateShapeError
-from spikelayers.kernels import get_kernel
+from spikelayers.kernels import get_kernel, prepare
 from spikelayers.shapes import check_min_dim
 from spikelayers.validators import probability
 
@@ -60,6 +60,7 @@ class Dropout(MemoryModule):
         self.register_memory("mask", None)
         self.register_memory("seeded_mask", None)
         self.step_mode = step_mode
+        prepare(SEEDED_OP, self.backend)  # import the kernels now, not in the first (maybe compiled) forward
 
     def extra_repr(self) -> str:
         return f"p={self.p}, {super().extra_repr()}"
@@ -100,10 +101,11 @@ class Dropout(MemoryModule):
             return x_seq * self._mask_for(x_seq[0])
         if not x_seq.is_floating_point():
             x_seq = x_seq.to(torch.get_default_dtype())
+        kernel = get_kernel(SEEDED_OP, self.backend, x_seq.device)  # first: a backend that cannot run changes no state
         mask = self._seeded_mask_for(x_seq[0])
         mask_numel = math.prod(mask.shape)
         group = math.prod(x_seq.shape[1:]) // mask_numel if mask_numel else 1
-        return get_kernel(SEEDED_OP, self.backend, x_seq.device)(x_seq, mask.seed, self.p, group)
+        return kernel(x_seq, mask.seed, self.p, group)
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step, ``[N, *] -> [N, *]``."""

@@ -25,7 +25,7 @@ from torch import nn
 
 from spikelayers.base import MemoryModule
 from spikelayers.errors import StateShapeError
-from spikelayers.kernels import get_kernel
+from spikelayers.kernels import get_kernel, prepare
 from spikelayers.shapes import check_min_dim
 
 from .surrogate import Sigmoid
@@ -161,7 +161,8 @@ class BaseNode(MemoryModule):
             :class:`~spikelayers_neuron.surrogate.Sigmoid` per neuron).
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: ``'torch'``; neurons with a Triton kernel also take ``'triton'``.
+        backend: ``'torch'``; neurons with a Triton kernel also take ``'triton'`` and
+            ``'auto'`` (the kernel registry picks, in both step modes).
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
@@ -205,6 +206,8 @@ class BaseNode(MemoryModule):
         self.store_v_seq = store_v_seq
         self.step_mode = step_mode
         self.backend = backend
+        if type(self).kernel_op is not None:
+            prepare(type(self).kernel_op, self.backend)  # import the kernels now, not in a compiled forward
 
     # -- store_v_seq ------------------------------------------------------------------
 
@@ -272,7 +275,7 @@ class BaseNode(MemoryModule):
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step ``[N, *] -> [N, *]``: charge, fire and reset; returns the spike."""
         x = float_input(self, x, "[N, *]", 0)
-        kernel = self._multi_step_kernel(x.device, "torch")
+        kernel = self._multi_step_kernel(x.device)
         if kernel is not None:
             return self._fused_forward(kernel, x.unsqueeze(0), False)[0]
         with _restored_on_error(self):
@@ -312,15 +315,23 @@ class BaseNode(MemoryModule):
     def _multi_step_kernel(self, device: torch.device, backend: str | None = None) -> Callable[..., Any] | None:
         """The fused kernel that runs this neuron on ``device``, or ``None`` to run the hooks.
 
-        Every kernel and backend choice of the neurons is made here: ``None`` when the
-        class has no fused path (or a subclass overrode a dynamics hook) or the path does
-        not support this instance's settings; else the registry's kernel for ``backend``
-        (default ``self.backend``).
+        Every kernel and backend choice of the neurons is made here, for both step modes:
+        ``None`` when the class has no fused path (or a subclass overrode a dynamics hook)
+        or the path does not support this instance's settings; else the kernel registry's
+        choice for ``backend`` (default ``self.backend``) and :meth:`kernel_settings`
+        (one dictionary read after the first call; a forced backend that cannot run
+        raises before any state changes).
         """
         if not type(self).has_fused_path or not self.fused_path_supports_settings():
             return None
         assert self.kernel_op is not None
-        return get_kernel(self.kernel_op, self.backend if backend is None else backend, device)
+        backend = self.backend if backend is None else backend
+        return get_kernel(self.kernel_op, backend, device, **self.kernel_settings())
+
+    def kernel_settings(self) -> dict[str, object]:
+        """What the kernels' ``supports`` look at: the surrogate's type and whether it spikes."""
+        surrogate = self.surrogate_function
+        return {"surrogate": type(surrogate), "spiking": bool(getattr(surrogate, "spiking", True))}
 
     def fused_path_supports_settings(self) -> bool:
         """Whether the fused path computes this instance's settings (see ``_multi_step_kernel``)."""
@@ -441,7 +452,7 @@ class AdaptBaseNode(BaseNode):
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         """One step ``[N, *] -> [N, *]``: charge, adaptation, fire, reset; returns the spike."""
         x = float_input(self, x, "[N, *]", 0)
-        kernel = self._multi_step_kernel(x.device, "torch")
+        kernel = self._multi_step_kernel(x.device)
         if kernel is not None:
             return self._fused_forward(kernel, x.unsqueeze(0), False)[0]
         with _restored_on_error(self):

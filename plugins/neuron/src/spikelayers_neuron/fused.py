@@ -74,7 +74,9 @@ class FusedNeuronFunction(torch.autograd.Function):
         h_steps: list[torch.Tensor] = ctx.h_steps
         T = len(h_steps)
         v_th, v_reset = config.v_threshold, config.v_reset
-        k = float(ctx.k_value) if ctx.k_value is not None else None
+        # A learnable decay stays a 0-D tensor: reading it as a float would be a host sync
+        # (and a graph break under torch.compile).
+        k = ctx.k_value
 
         # grad_h holds sg_t = surrogate'(h_t - v_th) until step t of the reverse loop
         # turns it into dL/dh_t. dL/dv_t is carry * dL/dh_{t+1} (plus v_seq's own gradient),
@@ -93,6 +95,8 @@ class FusedNeuronFunction(torch.autograd.Function):
         not_fired = torch.empty_like(scratch) if v_reset is not None and T > 0 else None
         carried = torch.empty_like(scratch) if T > 0 and config.store_v_seq and grad_v is not None else None
         carry = 1.0 if config.kind == "if" else 1.0 - k
+        # A tensor carry (PLIF) cannot be a scalar factor: the carried gradient is scaled into a buffer.
+        scaled = torch.empty_like(scratch) if isinstance(carry, torch.Tensor) and T > 0 else None
         grad_v_next: torch.Tensor | None = None  # dL/dv_t = scale * grad_v_next
         scale = 1.0
         if grad_v is not None and T > 0:
@@ -100,7 +104,13 @@ class FusedNeuronFunction(torch.autograd.Function):
         for t in range(T - 1, -1, -1):
             _step_backward(grad_h[t], h_steps[t], grad_spike[t], grad_v_next, scale, config, scratch, not_fired)
             if carried is not None and t > 0:
-                grad_v_next, scale = torch.add(grad_v[t - 1], grad_h[t], alpha=carry, out=carried), 1.0
+                if scaled is not None:
+                    grad_v_next = torch.mul(grad_h[t], carry, out=carried).add_(grad_v[t - 1])
+                else:
+                    grad_v_next = torch.add(grad_v[t - 1], grad_h[t], alpha=carry, out=carried)
+                scale = 1.0
+            elif scaled is not None:
+                grad_v_next, scale = torch.mul(grad_h[t], carry, out=scaled), 1.0
             else:
                 grad_v_next, scale = grad_h[t], carry
 

@@ -78,7 +78,12 @@ def spikelayers_kernels() -> list[KernelSpec]:
 
     return [
         KernelSpec("neuron.multi_step", "torch", "spikelayers_neuron.fused:neuron_multi_step"),
-        KernelSpec("neuron.multi_step", "triton", "spikelayers_neuron.triton_kernel:neuron_multi_step_triton"),
+        KernelSpec(
+            "neuron.multi_step",
+            "triton",
+            "spikelayers_neuron.triton_kernel:neuron_multi_step_triton",
+            supports="spikelayers_neuron.triton_kernel:unsupported_reason",
+        ),
         KernelSpec("neuron.cell_multi_step", "torch", "spikelayers_neuron.fused_cells:cell_multi_step"),
         KernelSpec("neuron.cell_multi_step", "triton", "spikelayers_neuron.triton_cells:cell_multi_step_triton"),
         KernelSpec("neuron.izhikevich_multi_step", "torch", "spikelayers_neuron.fused_cells:izhikevich_multi_step"),

@@ -186,9 +186,22 @@ class TritonNeuronFunction(torch.autograd.Function):
         return grad_x.reshape(x_shape), grad_v0.reshape(v_shape), grad_k, None
 
 
+def unsupported_reason(surrogate: type, spiking: bool) -> str | None:
+    """Why the Triton kernel cannot run a neuron with this surrogate (the kernel spec's
+    ``supports``), or ``None`` when it can: only the built-in spiking surrogates have a
+    Triton derivative."""
+    if surrogate not in SURROGATE_IDS:
+        built_in = ", ".join(cls.__name__ for cls in SURROGATE_IDS)
+        return f"the surrogate {surrogate.__name__} has no Triton derivative (built in: {built_in})"
+    if not spiking:
+        return "a surrogate with spiking=False has no Triton kernel"
+    return None
+
+
 def supports(config: NeuronConfig) -> bool:
     """Whether the Triton kernel computes this configuration (its surrogate is built in)."""
-    return type(config.surrogate) in SURROGATE_IDS and config.surrogate.spiking
+    surrogate = config.surrogate
+    return unsupported_reason(type(surrogate), bool(getattr(surrogate, "spiking", True))) is None
 
 
 def neuron_multi_step_triton(

@@ -20,7 +20,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from spikelayers.base import MemoryModule
-from spikelayers.kernels import get_kernel
+from spikelayers.kernels import get_kernel, prepare
 from spikelayers.shapes import common_dtype, floating_input
 
 from ._layout import LAYOUT_2D
@@ -152,6 +152,7 @@ class NeuNorm(MemoryModule):
         nn.init.kaiming_uniform_(self.w, a=math.sqrt(5))
         self.register_memory("x", 0.0)
         self.step_mode = step_mode
+        prepare(OP, self.backend)  # import the kernels now, not in the first (maybe compiled) forward
 
     def _check(self, s: torch.Tensor, multi_step: bool) -> None:
         LAYOUT_2D.check(self, s, multi_step, self.in_channels)
@@ -190,8 +191,8 @@ class NeuNorm(MemoryModule):
         self._check(s_seq, True)
         if s_seq.shape[0] == 0:
             return s_seq.new_empty(s_seq.shape, dtype=common_dtype(s_seq, self.w))
+        kernel = get_kernel(OP, self.backend, s_seq.device)  # first: a backend that cannot run changes no state
         s_seq, x, w = self._prepare(s_seq, True)
-        kernel = get_kernel(OP, self.backend, s_seq.device)
         y_seq, self.x = kernel(s_seq, x, w, self.k)
         return y_seq
 

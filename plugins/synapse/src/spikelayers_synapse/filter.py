@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from spikelayers.base import MemoryModule
-from spikelayers.kernels import get_kernel
+from spikelayers.kernels import get_kernel, prepare
 from spikelayers.shapes import check_min_dim, common_dtype
 from spikelayers.validators import tau as check_tau
 
@@ -47,6 +47,7 @@ class SynapseFilter(MemoryModule):
             self.tau = tau
         self.register_memory("I", 0.0)
         self.step_mode = step_mode
+        prepare(OP, self.backend)  # import the kernels now, not in the first (maybe compiled) forward
 
     def decay(self) -> float | torch.Tensor:
         """``1 / tau``: a float, or a 0-D tensor (``sigmoid(w)``) when learnable."""
@@ -59,12 +60,12 @@ class SynapseFilter(MemoryModule):
         return f"tau={tau}, learnable={self.learnable}, {super().extra_repr()}"
 
     def _run(self, x_seq: torch.Tensor) -> torch.Tensor:
+        kernel = get_kernel(OP, self.backend, x_seq.device)  # first: a backend that cannot run changes no state
         # Spikes given as bool or integers become floats; a memory of another floating
         # dtype (a dtype change mid-sequence) gives the promoted result, as torch ops do.
         memory = self._memories["I"]
         x_seq = x_seq.to(common_dtype(x_seq, memory if isinstance(memory, torch.Tensor) else None))
         current = self.memory_like("I", x_seq[0], store=False).to(x_seq.dtype)
-        kernel = get_kernel(OP, self.backend, x_seq.device)
         decay = self.decay()
         if isinstance(decay, torch.Tensor):
             decay = decay.to(x_seq.dtype)

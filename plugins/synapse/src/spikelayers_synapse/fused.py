@@ -15,8 +15,10 @@ from typing import Any
 import torch
 
 
-def _decay_value(decay: float | torch.Tensor) -> float:
-    return float(decay.detach().item()) if isinstance(decay, torch.Tensor) else float(decay)
+def _decay_value(decay: float | torch.Tensor) -> float | torch.Tensor:
+    """``k`` as a float, or as a detached 0-D tensor: never read back to the host (no sync,
+    no graph break under ``torch.compile``)."""
+    return decay.detach() if isinstance(decay, torch.Tensor) else float(decay)
 
 
 # Positions per block: the recurrence walks over T one block of the flattened positions
@@ -28,8 +30,11 @@ def _blocks(M: int) -> range:
     return range(0, M, BLOCK) if M > 0 else range(0)
 
 
-def filter_forward(x: torch.Tensor, i0: torch.Tensor, k: float) -> torch.Tensor:
-    """Forward recurrence over the contiguous ``x`` ``[T, M]`` from ``i0`` ``[M]``; returns ``[T, M]``."""
+def filter_forward(x: torch.Tensor, i0: torch.Tensor, k: float | torch.Tensor) -> torch.Tensor:
+    """Forward recurrence over the contiguous ``x`` ``[T, M]`` from ``i0`` ``[M]``; returns ``[T, M]``.
+
+    ``k`` is a float or a 0-D tensor (a learnable decay, never read back to the host).
+    """
     T, M = x.shape
     out = torch.empty_like(x)
     for start in _blocks(M):
@@ -37,9 +42,13 @@ def filter_forward(x: torch.Tensor, i0: torch.Tensor, k: float) -> torch.Tensor:
         xb, ob = x[:, start:stop], out[:, start:stop]
         previous = i0[start:stop]
         for t in range(T):
-            # I_t = S_t + k * S_t * I_{t-1} + (1 - k) * I_{t-1}
-            step = torch.addcmul(xb[t], xb[t], previous, value=k, out=ob[t])
-            step.add_(previous, alpha=1.0 - k)
+            if isinstance(k, torch.Tensor):
+                # I_t = (k * S_t + 1 - k) * I_{t-1} + S_t
+                step = torch.mul(xb[t], k, out=ob[t]).add_(1.0 - k).mul_(previous).add_(xb[t])
+            else:
+                # I_t = S_t + k * S_t * I_{t-1} + (1 - k) * I_{t-1}
+                step = torch.addcmul(xb[t], xb[t], previous, value=k, out=ob[t])
+                step.add_(previous, alpha=1.0 - k)
             previous = step
     return out
 
@@ -49,7 +58,7 @@ def filter_backward(
     x: torch.Tensor,
     out: torch.Tensor,
     i0: torch.Tensor,
-    k: float,
+    k: float | torch.Tensor,
     need_decay: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Adjoint recurrence over ``T`` (all tensors ``[T, M]`` / ``[M]``; all but ``grad_out`` contiguous).
@@ -77,13 +86,18 @@ def filter_backward(
             # g = dL/dI_t: the incoming gradient plus the carry from step t + 1
             g = gxb[t].copy_(gob[t]) if t == T - 1 else torch.add(gob[t], carry, out=gxb[t])
             # carry = dL/dI_{t-1} = g * (1 - k + k * S_t)
-            torch.mul(g, 1.0 - k, out=carry)
-            carry.addcmul_(g, xb[t], value=k)
+            if isinstance(k, torch.Tensor):
+                torch.mul(xb[t], k, out=carry).add_(1.0 - k).mul_(g)
+            else:
+                torch.mul(g, 1.0 - k, out=carry)
+                carry.addcmul_(g, xb[t], value=k)
             if need_decay:
                 # dI_t/dk = (S_t - 1) * I_{t-1}
                 scratch = torch.mul(g, previous, out=scratch_buffer[:size])
                 decay_sum.addcmul_(scratch, xb[t]).sub_(scratch)
-                g.add_(scratch, alpha=k)  # dL/dS_t = g * (1 + k * I_{t-1})
+                g.add_(scratch.mul_(k))  # dL/dS_t = g * (1 + k * I_{t-1})
+            elif isinstance(k, torch.Tensor):
+                g.addcmul_(g, torch.mul(previous, k))
             else:
                 g.addcmul_(g, previous, value=k)
         grad_i0[start:stop] = carry

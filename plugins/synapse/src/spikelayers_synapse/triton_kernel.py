@@ -19,7 +19,8 @@ BLOCK = 1024
 
 
 @triton.jit
-def _forward_kernel(x_ptr, i0_ptr, out_ptr, T, M, k, BLOCK: tl.constexpr):
+def _forward_kernel(x_ptr, i0_ptr, out_ptr, T, M, k_ptr, BLOCK: tl.constexpr):
+    k = tl.load(k_ptr).to(tl.float32)
     offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offsets < M
     current = tl.load(i0_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
@@ -31,8 +32,9 @@ def _forward_kernel(x_ptr, i0_ptr, out_ptr, T, M, k, BLOCK: tl.constexpr):
 
 @triton.jit
 def _backward_kernel(
-    grad_out_ptr, x_ptr, out_ptr, i0_ptr, grad_x_ptr, grad_i0_ptr, grad_k_ptr, T, M, k, BLOCK: tl.constexpr
+    grad_out_ptr, x_ptr, out_ptr, i0_ptr, grad_x_ptr, grad_i0_ptr, grad_k_ptr, T, M, k_ptr, BLOCK: tl.constexpr
 ):
+    k = tl.load(k_ptr).to(tl.float32)
     block = tl.program_id(0)
     offsets = block * BLOCK + tl.arange(0, BLOCK)
     mask = offsets < M
@@ -62,24 +64,28 @@ class TritonSynapseFilterFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, i0: torch.Tensor, decay: float | torch.Tensor) -> torch.Tensor:
-        k = float(decay.detach().item()) if isinstance(decay, torch.Tensor) else float(decay)
+        # The decay goes to the kernels as a one-element tensor: a learnable one is never
+        # read back to the host (no device sync, no graph break under torch.compile).
+        if isinstance(decay, torch.Tensor):
+            k = decay.detach().to(device=x.device, dtype=torch.float32).reshape(1)
+        else:
+            k = torch.full((1,), float(decay), dtype=torch.float32, device=x.device)
         T, M = x.shape
         out = torch.empty_like(x)
         _forward_kernel[_grid(M)](x, i0, out, T, M, k, BLOCK=BLOCK)
-        ctx.k = k
         ctx.decay_dtype = decay.dtype if isinstance(decay, torch.Tensor) else None
-        ctx.save_for_backward(x, out, i0)
+        ctx.save_for_backward(x, out, i0, k)
         return out
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        x, out, i0 = ctx.saved_tensors
+        x, out, i0, k = ctx.saved_tensors
         T, M = x.shape
         grid = _grid(M)
         grad_x = torch.empty_like(x)
         grad_i0 = torch.empty_like(i0)
         partial = torch.zeros(grid[0], dtype=torch.float32, device=x.device)
-        _backward_kernel[grid](grad_out.contiguous(), x, out, i0, grad_x, grad_i0, partial, T, M, ctx.k, BLOCK=BLOCK)
+        _backward_kernel[grid](grad_out.contiguous(), x, out, i0, grad_x, grad_i0, partial, T, M, k, BLOCK=BLOCK)
         grad_k = partial.sum().to(ctx.decay_dtype) if ctx.decay_dtype is not None and ctx.needs_input_grad[2] else None
         return (
             grad_x if ctx.needs_input_grad[0] else None,
