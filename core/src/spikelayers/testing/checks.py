@@ -18,21 +18,10 @@ from ..functional import reset_net, set_step_mode
 from .case import LayerCase, clone_input, output_tensors
 from .compare import assert_close
 from .compile import check_fullgraph
+from .running import RNG_SEED, run_sequence, snapshot_memories
 from .sequence_checks import check_dtype_change, check_empty_sequence
 
-RNG_SEED = 1234
-
-
 # -- helpers ------------------------------------------------------------------------
-
-
-def run_sequence(layer: nn.Module, x_seq: torch.Tensor, step_mode: str) -> list[torch.Tensor]:
-    """Feed ``x_seq`` ``[T, N, *]`` to ``layer`` in ``step_mode``; outputs stacked over T."""
-    torch.manual_seed(RNG_SEED)
-    if step_mode == "m":
-        return output_tensors(layer(x_seq))
-    steps = [output_tensors(layer(x)) for x in x_seq]
-    return [torch.stack(parts) for parts in zip(*steps)]
 
 
 def weighted_loss(outputs: list[torch.Tensor]) -> torch.Tensor | None:
@@ -46,24 +35,6 @@ def weighted_loss(outputs: list[torch.Tensor]) -> torch.Tensor | None:
         term = (out * weight).sum()
         total = term if total is None else total + term
     return total
-
-
-def snapshot_memories(layer: nn.Module) -> dict[str, Any]:
-    """Every memory of every :class:`MemoryModule` in ``layer``, detached and cloned."""
-    found: dict[str, Any] = {}
-    for module_name, module in layer.named_modules():
-        if isinstance(module, MemoryModule):
-            for name, value in module.named_memories():
-                found[f"{module_name}.{name}".lstrip(".")] = _detached(value)
-    return found
-
-
-def _detached(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, (list, tuple)):
-        return type(value)(_detached(v) for v in value)
-    return copy.copy(value)
 
 
 def _grads(layer: nn.Module) -> dict[str, torch.Tensor | None]:

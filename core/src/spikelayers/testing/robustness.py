@@ -14,7 +14,7 @@ import torch
 
 from ..functional import set_step_mode
 from .case import LayerCase
-from .checks import run_sequence, snapshot_memories
+from .running import run_sequence, snapshot_memories
 from .compare import assert_close
 
 CLEAR_ERRORS = (ValueError, TypeError, RuntimeError)

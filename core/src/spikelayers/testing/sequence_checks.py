@@ -16,21 +16,18 @@ from torch import nn
 from ..base import MemoryModule
 from .case import LayerCase, output_tensors, spike_input
 from .compare import assert_close
+from .running import run_sequence, snapshot_memories
 
 CLEAR_ERRORS = (ValueError, TypeError, RuntimeError)
 INTEGER_DTYPES = (torch.bool, torch.uint8, torch.int64)
 
 
 def _run(layer: nn.Module, x_seq: torch.Tensor, mode: str) -> list[torch.Tensor]:
-    from .checks import run_sequence
-
     with torch.no_grad():
         return run_sequence(layer, x_seq, mode)
 
 
 def _memories(layer: nn.Module) -> dict[str, Any]:
-    from .checks import snapshot_memories
-
     return snapshot_memories(layer)
 
 

@@ -43,7 +43,7 @@ from torch import nn
 from spikelayers.benchmarks import BenchCase
 from spikelayers.functional import reset_net, set_backend, set_step_mode
 from spikelayers.kernels import backend_unavailable_reason
-from spikelayers.plugins import get_plugin_manager
+from spikelayers.plugins import hook_results
 
 from .timing import calls_per_sample, peak_extra_bytes, time_calls
 
@@ -72,7 +72,8 @@ class Measurement:
 
 def collect_cases(only: Iterable[str] | None = None) -> list[BenchCase]:
     """Every BenchCase of the installed plugins, optionally filtered by name substrings."""
-    cases = [case for found in get_plugin_manager().hook.spikelayers_bench_cases() for case in found or ()]
+    # One plugin at a time: a plugin whose hook raises loses its own cases only.
+    cases = [case for _, found in hook_results("spikelayers_bench_cases") for case in found or ()]
     if only:
         wanted = [w.lower() for w in only]
         cases = [c for c in cases if any(w in c.name.lower() for w in wanted)]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from spikelayers.plugins import get_plugin_manager, load_target
+from spikelayers.plugins import get_registry, hook_results, load_target
 
 from .api import ConverterDiscoveryError, NIRExportError, NIRImportError
 
@@ -100,10 +100,15 @@ def collect_converters() -> Converters:
     NIR node type; a plugin whose hook fails is recorded in ``errors`` instead.
     """
     converters = Converters()
-    for impl in getattr(get_plugin_manager().hook, HOOK).get_hookimpls():
-        plugin = impl.plugin_name
+    registry = get_registry()
+    answers = hook_results(HOOK, registry=registry)  # one plugin at a time; failures recorded per plugin
+    for plugin, problems in registry.problems().items():
+        for problem in problems:
+            if problem.hook == HOOK:
+                converters.errors[plugin] = problem.message
+    for info, answer in answers:
+        plugin = info.name
         try:
-            answer = impl.function() or {}
             tables = {kind: dict(answer.get(kind, {})) for kind in KINDS}
             unknown = set(answer) - set(KINDS)
             if unknown:
@@ -133,8 +138,8 @@ _cached: tuple[object, Converters] | None = None
 def get_converters() -> Converters:
     """The converters of the current plugin set (collected again after ``spikelayers.plugins.reload``)."""
     global _cached
-    manager = get_plugin_manager()
+    registry = get_registry()
     with _lock:
-        if _cached is None or _cached[0] is not manager:
-            _cached = (manager, collect_converters())
+        if _cached is None or _cached[0] is not registry:
+            _cached = (registry, collect_converters())
         return _cached[1]
