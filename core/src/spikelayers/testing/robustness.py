@@ -14,8 +14,8 @@ import torch
 
 from ..functional import set_step_mode
 from .case import LayerCase
-from .running import run_sequence, snapshot_memories
 from .compare import assert_close
+from .running import run_sequence, snapshot_memories
 
 CLEAR_ERRORS = (ValueError, TypeError, RuntimeError)
 
