@@ -154,7 +154,7 @@ def test_threshold_below_the_bound_is_used_as_the_bound_and_never_modified(cls):
         (lambda: DSRIFNode(v_threshold_lower_bound=0.0), "v_threshold_lower_bound must be positive"),
         (lambda: DSRLIFNode(tau=0.0), "tau must be positive"),
         (lambda: DSRLIFNode(step_mode="s"), "step_mode must be one of"),
-        (lambda: DSRIFNode(backend="cupy"), "backend must be one of"),
+        (lambda: DSRIFNode(backend="cupy"), "backend must be 'auto' or one of"),
     ],
 )
 def test_bad_arguments_raise_naming_the_layer(build, message):

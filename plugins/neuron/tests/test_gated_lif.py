@@ -159,7 +159,7 @@ def test_parameters_and_initial_values(inplane):
         ({"T": 4, "init_linear_decay": 1.5}, "init_linear_decay must lie strictly between"),
         ({"T": 4, "init_v_subreset": 0.0}, "init_v_subreset must lie strictly between"),
         ({"T": 4, "step_mode": "s"}, "step_mode must be one of"),
-        ({"T": 4, "backend": "cupy"}, "backend must be one of"),
+        ({"T": 4, "backend": "cupy"}, "backend must be 'auto' or one of"),
     ],
 )
 def test_bad_arguments_raise_naming_the_layer(kwargs, message):

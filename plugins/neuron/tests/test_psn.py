@@ -199,7 +199,7 @@ def test_each_neuron_gets_its_own_default_surrogate():
         (lambda: PSN(0), "T must be at least 1"),
         (lambda: PSN(2.5), "T must be an int"),
         (lambda: MaskedPSN(0, 4), "k must be at least 1"),
-        (lambda: SlidingPSN(2, backend="nope"), "backend must be one of"),
+        (lambda: SlidingPSN(2, backend="nope"), "backend must be 'auto' or one of"),
         (lambda: SlidingPSN(2, step_mode="x"), "step_mode must be one of"),
     ],
 )

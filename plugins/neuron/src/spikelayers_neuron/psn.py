@@ -223,7 +223,7 @@ class SlidingPSN(_QueueMemory):
         """Spikes ``[T, N, *]`` of ``x_seq`` ``[T, N, *]`` (any ``T``); no state."""
         check_sequence(self, x_seq)
         # The convolution needs at least one step: an empty sequence takes the banded product.
-        run = sliding_psn_gemm if self.backend == "gemm" or x_seq.shape[0] == 0 else sliding_psn_conv
+        run = sliding_psn_conv if self.backend == "conv" and x_seq.shape[0] > 0 else sliding_psn_gemm
         return run(x_seq, self.weight, self.bias, self.surrogate_function)
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -105,7 +105,8 @@ def collect_converters() -> Converters:
     for plugin, problems in registry.problems().items():
         for problem in problems:
             if problem.hook == HOOK:
-                converters.errors[plugin] = problem.message
+                error = problem.error
+                converters.errors[plugin] = problem.message if error is None else f"{type(error).__name__}: {error}"
     for info, answer in answers:
         plugin = info.name
         try:

@@ -33,6 +33,9 @@ class OTTTLIFNode(LIFNode):
 
     step_modes = ("s",)
     supported_backends = ("torch",)
+    # single_step_forward only wraps LIFNode's step (detach before, trace after), so the
+    # charge, fire and reset are still LIF's and the fused path computes them.
+    dynamics_hooks = tuple(hook for hook in LIFNode.dynamics_hooks if hook != "single_step_forward")
 
     def __init__(
         self,
