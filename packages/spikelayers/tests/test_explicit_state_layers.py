@@ -112,6 +112,14 @@ def _gated_lif():
     return nn.Sequential(layer.Linear(4, 6), neuron.GatedLIFNode(T=5, inplane=6)).eval()
 
 
+def _dsr_if():
+    return nn.Sequential(layer.Linear(4, 6), neuron.DSRIFNode(T=5, v_threshold=0.5)).eval()
+
+
+def _dsr_lif():
+    return nn.Sequential(layer.Linear(4, 6), neuron.DSRLIFNode(T=5, v_threshold=0.5)).eval()
+
+
 def _synapse_filter():
     return nn.Sequential(layer.Linear(4, 6), layer.SynapseFilter(tau=3.0, learnable=True, step_mode="m")).eval()
 
@@ -163,6 +171,8 @@ FAMILIES = {
     "KLIFNode": _family(_klif, (5, 1, 4), {"1.v": (1, 6)}),
     "PSN": _family(_psn, (5, 1, 4)),
     "GatedLIFNode": _family(_gated_lif, (5, 1, 4), {"1.v": (1, 6)}),
+    "DSRIFNode": _family(_dsr_if, (5, 1, 4)),
+    "DSRLIFNode": _family(_dsr_lif, (5, 1, 4)),
     "SynapseFilter": _family(_synapse_filter, (5, 1, 4), {"1.I": (1, 6)}),
     "NeuNorm": _family(_neunorm, (5, 1, 2, 4, 4), {"1.x": (1, 1, 4, 4)}),
     "TemporalEffectiveBatchNorm2d": _family(_tebn, (5, 2, 2, 4, 4)),
