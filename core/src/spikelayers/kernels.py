@@ -314,11 +314,11 @@ def get_kernel(
 ) -> Callable[..., Any]:
     """The implementation of ``op`` for ``backend`` (see :func:`select_backend`).
 
-    While a :mod:`torch.func` transform is active (:func:`torch_func_active`) the answer
-    is the ``'torch'`` kernel whatever ``backend`` asks for, since a triton kernel cannot
-    be transformed. ``settings`` (hashable values) are passed to the kernels' ``supports``. The answer
+    ``settings`` (hashable values) are passed to the kernels' ``supports``. The answer
     is kept on the plugin snapshot: every later call with the same arguments is one
-    dictionary read. Once :func:`prepare` has imported the kernels, even the first call
+    dictionary read. While a :mod:`torch.func` transform is active
+    (:func:`torch_func_active`) the answer is the ``'torch'`` kernel whatever ``backend``
+    asks for, since a triton kernel cannot be transformed. Once :func:`prepare` has imported the kernels, even the first call
     traces under ``torch.compile(fullgraph=True)``.
     """
     if torch_func_active():

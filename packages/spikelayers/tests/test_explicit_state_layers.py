@@ -142,6 +142,12 @@ def fused_tebn_at_any_size(monkeypatch):
     monkeypatch.setattr(tebn_fused, "FUSED_MIN_NUMEL", 0)
 
 
+def _bntt():
+    """Batch statistics (no running ones), so that each stream normalises over its own batch."""
+    norm = layer.BatchNormThroughTime2d(5, 3, track_running_stats=False, step_mode="m")
+    return nn.Sequential(layer.Conv2d(2, 3, 3, padding=1, bias=False, step_mode="m"), norm).eval()
+
+
 def _temporal_attention():
     return nn.Sequential(
         layer.Conv2d(2, 3, 3, padding=1, step_mode="m"), layer.TemporalWiseAttention(T=5, reduction=2, dimension=4)
@@ -176,6 +182,7 @@ FAMILIES = {
     "SynapseFilter": _family(_synapse_filter, (5, 1, 4), {"1.I": (1, 6)}),
     "NeuNorm": _family(_neunorm, (5, 1, 2, 4, 4), {"1.x": (1, 1, 4, 4)}),
     "TemporalEffectiveBatchNorm2d": _family(_tebn, (5, 2, 2, 4, 4)),
+    "BatchNormThroughTime2d": _family(_bntt, (5, 2, 2, 4, 4)),
     "TemporalWiseAttention": _family(_temporal_attention, (5, 1, 2, 4, 4)),
     "MultiDimensionalAttention": _family(_multi_dimensional_attention, (5, 1, 2, 4, 4)),
     "OTTT": _family(_ottt, (1, 4), {"1.v": (1, 6), "1.trace": (1, 6)}),
