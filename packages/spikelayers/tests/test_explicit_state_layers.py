@@ -104,6 +104,10 @@ def _klif():
     return nn.Sequential(layer.Linear(4, 6), neuron.KLIFNode(v_threshold=0.5, step_mode="m")).eval()
 
 
+def _izhikevich():
+    return nn.Sequential(layer.Linear(4, 6), neuron.IzhikevichNode(v_threshold=0.5, step_mode="m")).eval()
+
+
 def _psn():
     return nn.Sequential(layer.Linear(4, 6), neuron.PSN(T=5)).eval()
 
@@ -175,6 +179,7 @@ FAMILIES = {
     "LIFNode": _family(_lif, (5, 1, 4), {"1.v": (1, 6)}),
     "ParametricLIFNode": _family(_plif, (5, 1, 4), {"1.v": (1, 6)}),
     "KLIFNode": _family(_klif, (5, 1, 4), {"1.v": (1, 6)}),
+    "IzhikevichNode": _family(_izhikevich, (5, 1, 4), {"1.v": (1, 6), "1.w": (1, 6)}),
     "PSN": _family(_psn, (5, 1, 4)),
     "GatedLIFNode": _family(_gated_lif, (5, 1, 4), {"1.v": (1, 6)}),
     "DSRIFNode": _family(_dsr_if, (5, 1, 4)),
@@ -241,6 +246,21 @@ def test_per_sample_gradients_equal_eager_autograd(family):
         for name, expected in zip(leaves, eager, strict=True):
             assert_close(grads[name][b], expected, f"{family}, sample {b}, gradient of {name}", rtol=1e-4, atol=1e-5)
         assert any(bool(g.abs().sum() > 0) for g in eager), f"{family}: every gradient is zero"
+
+
+def test_vmap_streams_spiking_layers_step_by_step_like_their_eager_steps():
+    net = spiking_network()  # single-step mode: LIF and SynapseFilter run their fused kernels with T = 1
+    x = torch.randn(4, 3, 2, 4)  # [T, streams, N, C]
+    state = {"1.v": torch.rand(3, 2, 6) * 0.5, "2.I": torch.rand(3, 2, 6)}
+    streams = [_per_stream(state, b) for b in range(3)]
+    step = torch.func.vmap(lambda x_b, s_b: functional.stateless_forward(net, x_b, s_b))
+    for t in range(4):
+        y, state = step(x[t], state)
+        for b in range(3):
+            y_b, streams[b] = functional.stateless_forward(net, x[t, b], streams[b])
+            assert_close(y[b], y_b, f"step {t}, stream {b}")
+            for name in state:
+                assert_close(state[name][b], streams[b][name], f"step {t}, stream {b}, memory {name}")
 
 
 def test_input_gradients_through_spiking_neurons_under_grad():
