@@ -135,3 +135,55 @@ def test_kernel_choice_is_kept_on_the_snapshot_and_redecided_after_reload(kernel
     assert plugins.get_registry() is not first
     assert double_torch not in plugins.get_registry().cache.values()
     assert kernels.get_kernel("test.double", "torch", "cpu") is double_torch
+
+
+class _Square(torch.autograd.Function):
+    """A fast path in the old style (``forward(ctx, ...)``), which torch.func cannot transform."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return 2 * x * grad
+
+
+def _square_reference(x):
+    return x.pow(2)
+
+
+@kernels.reference_under_torch_func(_square_reference)
+def square(x):
+    return _Square.apply(x)
+
+
+def test_a_decorated_kernel_runs_its_reference_only_under_torch_func():
+    x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    assert not kernels.torch_func_active()
+    assert square(x).grad_fn.name() == "_SquareBackward"  # eager: the fast path
+    assert square.reference is _square_reference and square.__name__ == "square"
+    assert torch.func.vmap(lambda v: (kernels.torch_func_active(), square(v))[1])(x.detach()).tolist() == [1, 4, 9]
+    assert torch.func.grad(lambda v: square(v).sum())(x.detach()).tolist() == [2.0, -4.0, 6.0]
+    with pytest.raises(RuntimeError, match="setup_context"):  # what the decorator saves callers from
+        torch.func.grad(lambda v: _Square.apply(v).sum())(x.detach())
+
+
+def test_get_kernel_answers_with_the_torch_kernel_under_torch_func(kernel_plugin, monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    if not kernels.triton_installed():
+        pytest.skip("needs triton for a triton kernel to choose")
+    assert kernels.get_kernel("test.double", "auto", "cpu") is double_triton
+    chosen = []
+
+    def call(x):
+        for backend in ("auto", "triton", "torch"):
+            chosen.append(kernels.get_kernel("test.double", backend, "cpu"))
+        return x
+
+    torch.func.vmap(call)(torch.zeros(2, 3))
+    torch.func.grad(lambda x: call(x).sum())(torch.zeros(3))
+    assert chosen == [double_torch] * 6
+    assert kernels.get_kernel("test.double", "triton", "cpu") is double_triton  # outside again

@@ -17,11 +17,12 @@ traces straight through it. A new snapshot (``plugins.reload()``) decides again.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -34,6 +35,36 @@ AUTO = "auto"
 AUTO_PREFERENCE: tuple[str, ...] = ("triton", "torch")
 """The order in which ``'auto'`` tries the backends."""
 HOOK = "spikelayers_kernels"
+
+KernelT = TypeVar("KernelT", bound=Callable[..., Any])
+
+
+def torch_func_active() -> bool:
+    """Whether a :mod:`torch.func` transform (``vmap``, ``grad``, ``jvp``, ...) is running
+    this call: then custom autograd functions that define no ``setup_context`` or vmap
+    rule (hand-written backward passes, triton kernels) cannot run, and the layers take
+    their readable PyTorch path. One check, without a host sync; ``torch.compile``
+    traces it."""
+    return torch._C._are_functorch_transforms_active()
+
+
+def reference_under_torch_func(reference: Callable[..., Any]) -> Callable[[KernelT], KernelT]:
+    """Decorate a fast kernel so that it runs ``reference`` (same signature and results,
+    plain PyTorch ops) while :func:`torch_func_active`; otherwise the kernel itself runs,
+    with nothing added to its call but that check. The reference stays reachable as
+    ``kernel.reference``."""
+
+    def decorate(kernel: KernelT) -> KernelT:
+        @functools.wraps(kernel)
+        def dispatch(*args: Any, **kwargs: Any) -> Any:
+            if torch_func_active():
+                return reference(*args, **kwargs)
+            return kernel(*args, **kwargs)
+
+        dispatch.reference = reference  # type: ignore[attr-defined]
+        return dispatch  # type: ignore[return-value]
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -285,9 +316,13 @@ def get_kernel(
 
     ``settings`` (hashable values) are passed to the kernels' ``supports``. The answer
     is kept on the plugin snapshot: every later call with the same arguments is one
-    dictionary read. Once :func:`prepare` has imported the kernels, even the first call
+    dictionary read. While a :mod:`torch.func` transform is active
+    (:func:`torch_func_active`) the answer is the ``'torch'`` kernel whatever ``backend``
+    asks for, since a triton kernel cannot be transformed. Once :func:`prepare` has imported the kernels, even the first call
     traces under ``torch.compile(fullgraph=True)``.
     """
+    if torch_func_active():
+        backend = "torch"
     registry = get_registry()
     key = (HOOK, op, backend, _device_type(device), triton_interpreting(), *settings.items())
     kernel = registry.cache.get(key)

@@ -22,7 +22,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .reference import shared_mlp
+from spikelayers.kernels import reference_under_torch_func
+
+from .reference import multi_dimensional_attention, shared_mlp, temporal_wise_attention
 
 #: Elements per block of ``MultiDimensionalAttention``: about 2 MiB of float32, so that a
 #: block and its temporaries stay in cache (measured best on CPU; 4 MiB is twice slower).
@@ -411,6 +413,14 @@ class _TemporalWiseAttention(torch.autograd.Function):
         return (None, None if grad_x is None else grad_x.view(x.shape), *grad_w)
 
 
+def _temporal_reference(
+    x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, block_elements: int = TEMPORAL_BLOCK_ELEMENTS
+) -> torch.Tensor:
+    """:func:`~spikelayers_attention.reference.temporal_wise_attention` (no blocks)."""
+    return temporal_wise_attention(x, w1, w2)
+
+
+@reference_under_torch_func(_temporal_reference)
 def temporal_wise_attention_fast(
     x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, block_elements: int = TEMPORAL_BLOCK_ELEMENTS
 ) -> torch.Tensor:
@@ -420,6 +430,7 @@ def temporal_wise_attention_fast(
     return _temporal_forward(x, w1.flatten(1), w2.flatten(1), block_elements, keep=False)[0]
 
 
+@reference_under_torch_func(multi_dimensional_attention)
 def multi_dimensional_attention_fast(
     x: torch.Tensor,
     wt1: torch.Tensor,

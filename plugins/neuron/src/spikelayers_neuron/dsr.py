@@ -14,7 +14,7 @@ from torch import nn
 from spikelayers.base import MemoryModule
 
 from .arguments import check_sequence, positive_int, real
-from .ops.dsr.fused import DSRIFFunction, DSRLIFFunction, weighted_rate
+from .ops.dsr.fused import DSRIFFunction, DSRLIFFunction, dsr_if, dsr_lif, weighted_rate
 
 
 class _DSRNode(MemoryModule):
@@ -127,7 +127,7 @@ class DSRIFNode(_DSRNode):
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]`` (0 or the threshold) of ``x_seq`` ``[T, N, *]``."""
         check_sequence(self, x_seq, self.T)
-        return DSRIFFunction.apply(x_seq, self.T, self.effective_threshold(), self.alpha, self.v_threshold_grad_scaling)
+        return dsr_if(x_seq, self.T, self.effective_threshold(), self.alpha, self.v_threshold_grad_scaling)
 
     def extra_repr(self) -> str:
         return (
@@ -208,7 +208,7 @@ class DSRLIFNode(_DSRNode):
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]`` (0 or ``v_threshold / delta_t``) of ``x_seq`` ``[T, N, *]``."""
         check_sequence(self, x_seq, self.T)
-        return DSRLIFFunction.apply(
+        return dsr_lif(
             x_seq,
             self.T,
             self.effective_threshold(),

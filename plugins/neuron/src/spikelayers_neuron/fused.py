@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
+from spikelayers.kernels import reference_under_torch_func
+
 from .dynamics import NeuronConfig, charge, single_step
 from .surrogate import SurrogateFunctionBase
 
@@ -196,6 +198,20 @@ def _has_derivative(surrogate: Any) -> bool:
     return type(surrogate).derivative is not SurrogateFunctionBase.derivative
 
 
+def _loop(
+    x_seq: torch.Tensor, v: torch.Tensor, k: float | torch.Tensor | None, config: NeuronConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    spikes, potentials = [], []
+    for x in x_seq:
+        spike, v = single_step(x, v, k, config)
+        spikes.append(spike)
+        potentials.append(v)
+    if not spikes:
+        return torch.empty_like(x_seq), (torch.empty_like(x_seq) if config.store_v_seq else v)
+    return torch.stack(spikes), torch.stack(potentials) if config.store_v_seq else v
+
+
+@reference_under_torch_func(_loop)
 def neuron_multi_step(
     x_seq: torch.Tensor, v0: torch.Tensor, k: float | torch.Tensor | None, config: NeuronConfig
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -212,21 +228,9 @@ def neuron_multi_step(
         ``config.store_v_seq``, else the last potential ``[N, *]``.
 
     A surrogate that is not a :class:`SurrogateFunctionBase` with a ``derivative`` runs
-    as a differentiable loop of single steps instead of the fused function.
+    as a differentiable loop of single steps instead of the fused function, and so does
+    every call under a :mod:`torch.func` transform.
     """
     if not _has_derivative(config.surrogate) or not config.surrogate.spiking:
         return _loop(x_seq, v0, k, config)
     return FusedNeuronFunction.apply(x_seq, v0, k, config)
-
-
-def _loop(
-    x_seq: torch.Tensor, v: torch.Tensor, k: float | torch.Tensor | None, config: NeuronConfig
-) -> tuple[torch.Tensor, torch.Tensor]:
-    spikes, potentials = [], []
-    for x in x_seq:
-        spike, v = single_step(x, v, k, config)
-        spikes.append(spike)
-        potentials.append(v)
-    if not spikes:
-        return torch.empty_like(x_seq), (torch.empty_like(x_seq) if config.store_v_seq else v)
-    return torch.stack(spikes), torch.stack(potentials) if config.store_v_seq else v

@@ -12,7 +12,8 @@ Half-precision inputs are computed in float32 and rounded once on output. ``sg_t
 the surrogate derivative at ``h_t - v_threshold`` and ``dv_t/dh_t`` the
 reset's (``1 - s_t + (v_reset - h_t) sg_t`` hard, ``1 - v_threshold sg_t`` soft; the
 ``sg_t`` terms vanish with ``detach_reset``). Readable definition:
-:mod:`spikelayers_neuron.reference`; a surrogate without a derivative runs that loop.
+:mod:`spikelayers_neuron.reference`; a surrogate without a derivative, or a call under a
+:mod:`torch.func` transform, runs that loop.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 import torch
 from torch.autograd.function import once_differentiable
+
+from spikelayers.kernels import reference_under_torch_func
 
 from .cells import CellConfig, IzhikevichConfig
 from .fused import _step_backward
@@ -203,6 +206,17 @@ def _chain_(
     torch.mul(gh, 1.0 - 1.0 / tau, out=gv)
 
 
+def _cell_reference(
+    x_seq: torch.Tensor, v0: torch.Tensor, k: torch.Tensor | None, config: CellConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`cell_multi_step` by the readable loop, differentiated by autograd."""
+    spikes, v_seq = reference_cell_multi_step(x_seq, v0, k, config)
+    if config.store_v_seq:
+        return spikes, v_seq
+    return spikes, v_seq[-1] if x_seq.shape[0] else v0
+
+
+@reference_under_torch_func(_cell_reference)
 def cell_multi_step(
     x_seq: torch.Tensor, v0: torch.Tensor, k: torch.Tensor | None, config: CellConfig
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -219,10 +233,7 @@ def cell_multi_step(
         ``config.store_v_seq``, else the last potential ``[N, *]``.
     """
     if fused_derivative(config.surrogate) is None:
-        spikes, v_seq = reference_cell_multi_step(x_seq, v0, k, config)
-        if config.store_v_seq:
-            return spikes, v_seq
-        return spikes, v_seq[-1] if x_seq.shape[0] else v0
+        return _cell_reference(x_seq, v0, k, config)
     return FusedCellFunction.apply(x_seq, v0, k, config)
 
 
@@ -327,6 +338,17 @@ class FusedIzhikevichFunction(torch.autograd.Function):
         return grad_x, gv.to(v_dtype), gw.to(w_dtype), None
 
 
+def _izhikevich_reference(
+    x_seq: torch.Tensor, v0: torch.Tensor, w0: torch.Tensor, config: IzhikevichConfig
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`izhikevich_multi_step` by the readable loop, differentiated by autograd."""
+    spikes, v_seq, w = reference_izhikevich_multi_step(x_seq, v0, w0, config)
+    if config.store_v_seq:
+        return spikes, v_seq, w
+    return spikes, v_seq[-1] if x_seq.shape[0] else v0, w
+
+
+@reference_under_torch_func(_izhikevich_reference)
 def izhikevich_multi_step(
     x_seq: torch.Tensor, v0: torch.Tensor, w0: torch.Tensor, config: IzhikevichConfig
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -337,8 +359,5 @@ def izhikevich_multi_step(
         ``config.store_v_seq``, else the last potential ``[N, *]``.
     """
     if fused_derivative(config.surrogate) is None:
-        spikes, v_seq, w = reference_izhikevich_multi_step(x_seq, v0, w0, config)
-        if config.store_v_seq:
-            return spikes, v_seq, w
-        return spikes, v_seq[-1] if x_seq.shape[0] else v0, w
+        return _izhikevich_reference(x_seq, v0, w0, config)
     return FusedIzhikevichFunction.apply(x_seq, v0, w0, config)

@@ -107,18 +107,27 @@ def _spike_function(name: str, gradient: Callable[..., torch.Tensor]) -> type[to
     """An autograd function ``name``: heaviside forward, ``grad_output * gradient(x, *params)``
     backward (``None`` for each parameter); ``name.apply(x, *params)`` is the spiking function."""
 
-    def forward(ctx: Any, x: torch.Tensor, *params: Any) -> torch.Tensor:
-        if x.requires_grad:
-            ctx.save_for_backward(x)
-            ctx.params = params
+    def forward(x: torch.Tensor, *params: Any) -> torch.Tensor:
         return heaviside(x)
+
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(inputs[0])
+            ctx.params = inputs[1:]
 
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (x,) = ctx.saved_tensors
         return (grad_output * gradient(x, *ctx.params), *([None] * len(ctx.params)))
 
     doc = f"Autograd function: heaviside forward, ``{gradient.__name__[1:]}`` backward."
-    namespace = {"forward": staticmethod(forward), "backward": staticmethod(backward), "__doc__": doc}
+    namespace = {
+        "forward": staticmethod(forward),
+        "setup_context": staticmethod(setup_context),
+        "backward": staticmethod(backward),
+        # forward and backward are plain torch ops: torch.func.vmap batches them as they are
+        "generate_vmap_rule": True,
+        "__doc__": doc,
+    }
     namespace["__module__"] = __name__
     namespace["__qualname__"] = name
     return type(name, (torch.autograd.Function,), namespace)

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from spikelayers.base import MemoryModule
+from spikelayers.kernels import reference_under_torch_func
 
 from ._layout import LAYOUT_1D, LAYOUT_2D, LAYOUT_3D, Layout
 
@@ -97,13 +98,27 @@ def _stat_shape(x: torch.Tensor) -> tuple[int, ...]:
     return (x.shape[0], 1, x.shape[2], *([1] * (x.dim() - 3)))
 
 
+def _reference_in_mode(x_seq: torch.Tensor, norms: Sequence[_BatchNorm], training: bool) -> torch.Tensor:
+    """:func:`batch_norm_through_time_reference` with the norms in ``training`` mode."""
+    modes = [norm.training for norm in norms]
+    try:
+        for norm in norms:
+            norm.train(training)
+        return batch_norm_through_time_reference(x_seq, norms)
+    finally:
+        for norm, mode in zip(norms, modes, strict=True):
+            norm.train(mode)
+
+
+@reference_under_torch_func(_reference_in_mode)
 def batch_norm_through_time(x_seq: torch.Tensor, norms: Sequence[_BatchNorm], training: bool) -> torch.Tensor:
     """Step ``t`` of ``x_seq`` ``[T, N, C, *]`` normalised as ``norms[t]`` would, all steps at once.
 
     In training (or without running statistics) each step uses its batch statistics and
     updates its running statistics like ``torch.nn.BatchNormNd``; in eval mode it uses
     its running statistics. The norms must share ``eps``, ``affine`` and
-    ``track_running_stats`` (they do within one BNTT layer).
+    ``track_running_stats`` (they do within one BNTT layer). Under a :mod:`torch.func`
+    transform :func:`batch_norm_through_time_reference` runs instead.
     """
     first = norms[0]
     tracked = first.running_mean is not None

@@ -20,7 +20,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from spikelayers.base import MemoryModule
-from spikelayers.kernels import get_kernel, prepare
+from spikelayers.kernels import get_kernel, prepare, reference_under_torch_func
 from spikelayers.shapes import common_dtype, floating_input
 
 from ._layout import LAYOUT_2D
@@ -105,11 +105,13 @@ class _NeuNormMultiStep(torch.autograd.Function):
         return grad_s, acc, grad_w.sum(0), None
 
 
+@reference_under_torch_func(neunorm_reference)
 def neunorm_multi_step(
     s_seq: torch.Tensor, x: torch.Tensor, w: torch.Tensor, k: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Same result as :func:`neunorm_reference` (outputs, final memory, gradients) with
-    no full-size temporaries: see :class:`_NeuNormMultiStep`."""
+    no full-size temporaries: see :class:`_NeuNormMultiStep`. Under a :mod:`torch.func`
+    transform the reference runs instead."""
     x = x.expand(s_seq.shape[1], 1, *s_seq.shape[3:])
     return _NeuNormMultiStep.apply(s_seq, x, w, k)
 

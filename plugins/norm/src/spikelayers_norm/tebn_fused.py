@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from spikelayers.kernels import reference_under_torch_func
+
 _bn_backward = torch.ops.aten.native_batch_norm_backward
 
 FUSED_MIN_NUMEL = 1 << 21
@@ -185,9 +187,11 @@ def tebn_forward(bn: nn.modules.batchnorm._BatchNorm, scale: torch.Tensor, x_seq
     return tebn_fused(bn, scale, x_seq)
 
 
+@reference_under_torch_func(tebn_reference)
 def tebn_fused(bn: nn.modules.batchnorm._BatchNorm, scale: torch.Tensor, x_seq: torch.Tensor) -> torch.Tensor:
     """The fused TEBN pass (one statistics pass, one output pass); same results and
-    running-statistics updates as :func:`tebn_reference`.
+    running-statistics updates as :func:`tebn_reference`, which runs instead under a
+    :mod:`torch.func` transform.
 
     Args:
         bn: the BatchNorm whose parameters, buffers and settings are used.

@@ -16,10 +16,16 @@ class ReplaceforGrad(torch.autograd.Function):
     from a trace) as if it were ``x``.
     """
 
+    generate_vmap_rule = True  # plain torch ops: torch.func.vmap batches them as they are
+
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, x_r: torch.Tensor) -> torch.Tensor:
+    def forward(x: torch.Tensor, x_r: torch.Tensor) -> torch.Tensor:
         """Return (a copy of) ``x_r``; ``x`` only receives the gradient."""
         return x_r.clone()
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[torch.Tensor, torch.Tensor], output: torch.Tensor) -> None:
+        """Nothing to keep: the backward only passes the gradient on."""
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,6 +14,10 @@ from typing import Any
 
 import torch
 
+from spikelayers.kernels import reference_under_torch_func
+
+from .reference import reference_synapse_filter
+
 
 def _decay_value(decay: float | torch.Tensor) -> float | torch.Tensor:
     """``k`` as a float, or as a detached 0-D tensor: never read back to the host (no sync,
@@ -133,11 +137,13 @@ class SynapseFilterFunction(torch.autograd.Function):
         )
 
 
+@reference_under_torch_func(reference_synapse_filter)
 def synapse_filter(x_seq: torch.Tensor, i0: torch.Tensor, decay: float | torch.Tensor) -> torch.Tensor:
     """The synapse filter over ``x_seq`` ``[T, *]`` from ``i0`` ``[*]`` (``decay = 1/tau``).
 
     Returns the current after every step, ``[T, *]``. Same maths as
-    :func:`~spikelayers_synapse.reference.reference_synapse_filter`.
+    :func:`~spikelayers_synapse.reference.reference_synapse_filter`, which runs instead
+    under a :mod:`torch.func` transform.
     """
     T = x_seq.shape[0]
     shape = x_seq.shape

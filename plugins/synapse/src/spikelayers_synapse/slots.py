@@ -36,6 +36,8 @@ def count_to_slots_reference(counts: torch.Tensor, num_slots: int) -> torch.Tens
 class _CountToSlots(torch.autograd.Function):
     """All slots of all steps at once; backward averages each count's slots."""
 
+    generate_vmap_rule = True  # plain torch ops: torch.func.vmap batches them as they are
+
     @staticmethod
     def forward(counts: torch.Tensor, num_slots: int) -> torch.Tensor:
         slots = torch.arange(num_slots, device=counts.device).view(1, num_slots, *([1] * (counts.dim() - 1)))

@@ -13,7 +13,10 @@ from typing import Any
 
 import torch
 
+from spikelayers.kernels import reference_under_torch_func
+
 from ..precision import compute_dtype
+from .reference import DSRIFReference, DSRLIFReference
 
 
 def _spiking_forward(x_seq: torch.Tensor, v_threshold: torch.Tensor, alpha: float, beta: float | None) -> torch.Tensor:
@@ -126,3 +129,23 @@ class DSRLIFFunction(torch.autograd.Function):
         if ctx.needs_input_grad[2]:
             grad_v_th = torch.where(rate > top, g, 0.0).sum() * (delta_t * ctx.scaling)
         return grad_inp, None, grad_v_th, None, None, None, None
+
+
+@reference_under_torch_func(DSRIFReference.apply)
+def dsr_if(x_seq: torch.Tensor, T: int, v_threshold: torch.Tensor, alpha: float, scaling: float) -> torch.Tensor:
+    """:class:`DSRIFFunction` over ``x_seq`` ``[T, N, *]`` (its reference under a :mod:`torch.func` transform)."""
+    return DSRIFFunction.apply(x_seq, T, v_threshold, alpha, scaling)
+
+
+@reference_under_torch_func(DSRLIFReference.apply)
+def dsr_lif(
+    x_seq: torch.Tensor,
+    T: int,
+    v_threshold: torch.Tensor,
+    tau: float,
+    delta_t: float,
+    alpha: float,
+    scaling: float,
+) -> torch.Tensor:
+    """:class:`DSRLIFFunction` over ``x_seq`` ``[T, N, *]`` (its reference under a :mod:`torch.func` transform)."""
+    return DSRLIFFunction.apply(x_seq, T, v_threshold, tau, delta_t, alpha, scaling)

@@ -48,13 +48,23 @@ def weighted_rate_reference(data: torch.Tensor, tau: float, delta_t: float) -> t
     return total / sum(weights)
 
 
+def _computed(x_seq: torch.Tensor, v_threshold: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x_seq`` and ``v_threshold`` in the dtype the spikes are computed in."""
+    dtype = compute_dtype(x_seq, v_threshold)
+    return x_seq.to(dtype), v_threshold.to(dtype)
+
+
 class DSRIFReference(torch.autograd.Function):
-    """``(x_seq [T, N, *], T, v_threshold, alpha, scaling) -> spikes [T, N, *]`` (0 or ``v_threshold``)."""
+    """``(x_seq [T, N, *], T, v_threshold, alpha, scaling) -> spikes [T, N, *]`` (0 or ``v_threshold``).
+
+    Plain torch ops in both directions, so :mod:`torch.func` transforms it (vmap batches
+    the forward and the backward as they are).
+    """
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(
-        ctx: Any, x_seq: torch.Tensor, T: int, v_threshold: torch.Tensor, alpha: float, scaling: float
-    ) -> torch.Tensor:
+    def forward(x_seq: torch.Tensor, T: int, v_threshold: torch.Tensor, alpha: float, scaling: float) -> torch.Tensor:
         """The spikes of the whole sequence (see the class)."""
         dtype = compute_dtype(x_seq, v_threshold)
         x, v_th = x_seq.to(dtype), v_threshold.to(dtype)
@@ -65,14 +75,19 @@ class DSRIFReference(torch.autograd.Function):
             spike = v_th * (m >= alpha * v_th).to(dtype)
             m = m - spike
             spikes.append(spike)
-        ctx.save_for_backward(x, v_th)
-        ctx.T, ctx.scaling = T, scaling
         return torch.stack(spikes).to(x_seq.dtype)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+        """Keep the input and the threshold, and the constants of the backward."""
+        x_seq, T, v_threshold, _, scaling = inputs
+        ctx.save_for_backward(x_seq, v_threshold)
+        ctx.T, ctx.scaling = T, scaling
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
         """The gradients of the inputs that need one (``None`` for the others)."""
-        x, v_th = ctx.saved_tensors
+        x, v_th = _computed(*ctx.saved_tensors)
         T = ctx.T
         rate = x.mean(0)
         g = grad_out.to(x.dtype).mean(0) * T
@@ -84,11 +99,15 @@ class DSRIFReference(torch.autograd.Function):
 
 
 class DSRLIFReference(torch.autograd.Function):
-    """``(x_seq, T, v_threshold, tau, delta_t, alpha, scaling) -> spikes / delta_t`` ``[T, N, *]``."""
+    """``(x_seq, T, v_threshold, tau, delta_t, alpha, scaling) -> spikes / delta_t`` ``[T, N, *]``.
+
+    Plain torch ops in both directions, so :mod:`torch.func` transforms it.
+    """
+
+    generate_vmap_rule = True
 
     @staticmethod
     def forward(
-        ctx: Any,
         x_seq: torch.Tensor,
         T: int,
         v_threshold: torch.Tensor,
@@ -108,14 +127,19 @@ class DSRLIFReference(torch.autograd.Function):
             spike = v_th * (m >= alpha * v_th).to(dtype)
             m = m - spike
             spikes.append(spike / delta_t)
-        ctx.save_for_backward(x, v_th)
-        ctx.T, ctx.tau, ctx.delta_t, ctx.scaling = T, tau, delta_t, scaling
         return torch.stack(spikes).to(x_seq.dtype)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+        """Keep the input and the threshold, and the constants of the backward."""
+        x_seq, T, v_threshold, tau, delta_t, _, scaling = inputs
+        ctx.save_for_backward(x_seq, v_threshold)
+        ctx.T, ctx.tau, ctx.delta_t, ctx.scaling = T, tau, delta_t, scaling
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
         """The gradients of the inputs that need one (``None`` for the others)."""
-        x, v_th = ctx.saved_tensors
+        x, v_th = _computed(*ctx.saved_tensors)
         T, tau, delta_t = ctx.T, ctx.tau, ctx.delta_t
         rate = weighted_rate_reference(x, tau, delta_t)
         g = weighted_rate_reference(grad_out.to(x.dtype), tau, delta_t) * T

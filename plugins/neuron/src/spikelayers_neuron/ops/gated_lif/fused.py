@@ -27,9 +27,11 @@ from typing import Any, NamedTuple
 import torch
 from torch.autograd.function import once_differentiable
 
+from spikelayers.kernels import reference_under_torch_func
+
 from ..precision import compute_dtype
 from ..surrogate_derivative import surrogate_derivative_
-from .reference import GatedLIFParameters, channel_view
+from .reference import GatedLIFParameters, channel_view, gated_lif_reference
 
 Surrogate = Callable[[torch.Tensor], torch.Tensor]
 
@@ -156,6 +158,7 @@ class GatedLIFFunction(torch.autograd.Function):
         return tuple(grads)
 
 
+@reference_under_torch_func(gated_lif_reference)
 def gated_lif_multi_step(
     x_seq: torch.Tensor, v0: torch.Tensor, params: GatedLIFParameters, surrogate: Surrogate
 ) -> tuple[torch.Tensor, torch.Tensor]:

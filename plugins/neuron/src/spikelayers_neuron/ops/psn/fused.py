@@ -16,8 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from spikelayers.kernels import reference_under_torch_func
+
 from ..precision import compute_dtype
 from ..surrogate_derivative import surrogate_derivative_
+from .reference import psn_reference
 
 Surrogate = Callable[[torch.Tensor], torch.Tensor]
 
@@ -55,6 +58,7 @@ class PSNFunction(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, None
 
 
+@reference_under_torch_func(psn_reference)
 def psn_multi_step(x_seq: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:
     """``surrogate(bias + weight @ x_seq)`` over time: ``x_seq`` ``[T, N, *]``, ``weight``
     ``[T, T]``, ``bias`` broadcastable to ``[T, 1]`` -> spikes ``[T, N, *]`` in ``x_seq``'s dtype."""
