@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils._pytree import tree_map
 
 from .base import MemoryModule, MultiStepModule
 
@@ -85,9 +86,12 @@ class TLastSeqToANNContainer(MultiStepModule, nn.Sequential):
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         _check_input(self, x_seq)
         try:
-            return torch.vmap(super().forward, in_dims=-1, out_dims=-1)(x_seq)
+            # Steps are vectorised along a leading dim that then moves last: torch.export
+            # cannot trace a negative ``out_dims`` (it lifts a fake tensor as a constant).
+            outputs = torch.vmap(super().forward, in_dims=-1, out_dims=0)(x_seq)
         except RuntimeError as error:
             raise RuntimeError(
                 f"{type(self).__name__}: its children cannot run vectorised over T "
                 f"(BatchNorm and Dropout work only in eval mode here): {error}"
             ) from error
+        return tree_map(lambda y: y.movedim(0, -1), outputs)

@@ -5,6 +5,7 @@ import fnmatch
 import pytest
 import torch
 
+from spikelayers.explicit_state import memories
 from spikelayers.testing import installed_cases
 from spikelayers.testing.export import check_export, check_export_error
 
@@ -24,12 +25,9 @@ ONE_PER_LAYER = [
     for name, first in {layer_name(case): case for case in reversed(CASES)}.items()
 ]
 
-# (class name pattern, step mode) -> what the ExportError must say (also in docs/deploying.rst).
-EXPORT_ERRORS: dict[tuple[str, str], str] = {
-    # The step counter ``t`` is a Python int that picks the step's scale; the multi-step
-    # export (a whole sequence of T steps) has no such state.
-    ("TemporalEffectiveBatchNorm*", "s"): "memory 't' changes to 1 (of type int, not a tensor)",
-}
+# (class name pattern, step mode) -> what the ExportError must say (also in docs/deploying.rst),
+# for refusals that :func:`_number_memory_error` does not find by itself.
+EXPORT_ERRORS: dict[tuple[str, str], str] = {}
 # Layers exported in training mode, and why.
 IN_TRAINING = {
     "GradwithTrace": "the OTTT wrappers take [spike, trace], which the neuron returns in training mode only",
@@ -45,12 +43,41 @@ def _params():
             yield pytest.param(case, mode, id=f"{case.id}-{mode}")
 
 
+def _number_memory_error(case, mode):
+    """What the single-step export must refuse with when a memory holds a Python number that
+    a step changes (a step counter such as ``t`` of TEBN and BNTT): an exported program
+    carries tensors only. ``None`` when the layer has no such memory. The multi-step export
+    (a whole sequence) has no explicit state and is not concerned.
+    """
+    if mode != "s":
+        return None
+    layer = case.build_in_mode("s").train(layer_name(case) in IN_TRAINING)
+    before = memories(layer).copy()
+    torch.manual_seed(case.seed)
+    with torch.no_grad():
+        layer(case.sequence()[0].detach())
+    for full_name, value in memories(layer).items():
+        if isinstance(value, (bool, int, float)) and value != before[full_name]:
+            name = full_name.rsplit(".", 1)[-1]
+            return f"memory {name!r} changes to {value!r} (of type {type(value).__name__}, not a tensor)"
+    return None
+
+
 def _expected_error(case, mode):
     name = layer_name(case)
-    return next(
-        (reason for (pattern, m), reason in EXPORT_ERRORS.items() if m == mode and fnmatch.fnmatch(name, pattern)),
-        None,
-    )
+    listed = (reason for (pattern, m), reason in EXPORT_ERRORS.items() if m == mode and fnmatch.fnmatch(name, pattern))
+    return next(listed, None) or _number_memory_error(case, mode)
+
+
+def test_step_counters_are_found_as_number_memories():
+    """The generic expectation sees the layers known to keep a Python step counter."""
+    by_name = {layer_name(case): case for case in ONE_PER_LAYER}
+    counters = [name for name in by_name if name.startswith(("TemporalEffectiveBatchNorm", "BatchNormThroughTime"))]
+    assert counters
+    for name in counters:
+        assert "memory 't' changes to" in _number_memory_error(by_name[name], "s"), name
+        assert _number_memory_error(by_name[name], "m") is None
+    assert _number_memory_error(by_name["LIFNode"], "s") is None
 
 
 @pytest.mark.parametrize(("case", "mode"), list(_params()))

@@ -121,6 +121,21 @@ def test_two_halves_equal_one_sequence_and_single_steps():
     assert halves.t == steps.t == whole.t == 3
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_empty_sequence_runs_no_step(training):
+    bntt = build(2, T=3, step_mode="m").train(training)
+    x = torch.randn(3, 4, 3, 2, 2, dtype=torch.float64)
+    bntt(x[:1])
+    before = buffers(bntt), bntt.t
+    y = bntt(x[:0])
+    assert y.shape == (0, 4, 3, 2, 2) and y.dtype == x.dtype
+    assert bntt.t == before[1]
+    assert_close(buffers(bntt), before[0], "statistics after an empty sequence", rtol=0, atol=0)
+    bntt(x[1:])
+    assert bntt(x[:0]).shape == (0, 4, 3, 2, 2)  # no step left, and none asked for
+    assert bntt.t == 2
+
+
 def test_input_errors_name_the_layer():
     bntt = layer.BatchNormThroughTime2d(4, 3, step_mode="m")
     for shape in ((4, 2, 3, 5), (4, 2, 5, 5, 5)):

@@ -93,6 +93,19 @@ def test_errors(name):
     assert isinstance(module, MultiStepModule) and module.step_mode == "m"
     with pytest.raises(ValueError, match=name):
         module.step_mode = "s"
-    for shape in ((3,), (0, 2)):
-        with pytest.raises(ValueError, match=name):
-            module(torch.zeros(shape))
+    with pytest.raises(ValueError, match=f"{name} expects input \\[T, N, \\*\\].*got shape \\(3,\\)"):
+        module(torch.zeros(3))
+
+
+@pytest.mark.parametrize("name", CLASSES)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.int64])
+def test_empty_sequence_gives_empty_output(name, dtype):
+    """``[0, N, *]`` has no steps and no bins: ``[0, N, *]`` (SpikingJelly 2.0 raises here)."""
+    module = getattr(layer, name)(3, always_convert=True)
+    x = torch.zeros(0, 2, 5, dtype=dtype, requires_grad=dtype.is_floating_point)
+    y = module(x)
+    expected_dtype = dtype if name == "TemporalBinSum" or dtype.is_floating_point else torch.get_default_dtype()
+    assert y.shape == (0, 2, 5) and y.dtype == expected_dtype
+    if x.requires_grad:
+        (grad,) = torch.autograd.grad(y.sum(), x)
+        assert grad.shape == x.shape

@@ -31,11 +31,18 @@ from .case import LayerCase, output_tensors
 from .compare import assert_close
 
 
-def eager_in_chunks(layer: nn.Module, x_seq: torch.Tensor, chunkable: bool = True) -> list[torch.Tensor]:
+def eager_in_chunks(
+    layer: nn.Module, x_seq: torch.Tensor, chunkable: bool = True, step_modes: tuple[str, ...] | None = None
+) -> list[torch.Tensor]:
     """Feed ``x_seq`` ``[T, N, *]`` to a copy of ``layer`` as two multi-step chunks (one call
     when not ``chunkable``; single steps for a layer without multi-step mode); return the
-    outputs ``[T, N, *']`` and leave the final state in ``layer``."""
-    modes = getattr(layer, "supported_step_mode", lambda: ("s",))()
+    outputs ``[T, N, *']`` and leave the final state in ``layer``.
+
+    ``step_modes`` are the modes the layer runs in (a case's ``LayerCase.modes()``, which
+    knows that a block without a ``step_mode``, like an attention block, takes whole
+    sequences); by default the modes the layer says it supports, else single-step only.
+    """
+    modes = step_modes if step_modes is not None else getattr(layer, "supported_step_mode", lambda: ("s",))()
     with torch.no_grad():
         if "m" in modes:
             set_step_mode(layer, "m")
@@ -84,7 +91,7 @@ def check_export(case: LayerCase, step_mode: str, *, train: bool = False, random
         with torch.no_grad():
             expected = output_tensors(eager(x)) if step_mode == "m" else _stacked([eager(x_t) for x_t in x])
     else:
-        expected = eager_in_chunks(eager, x, case.chunkable)
+        expected = eager_in_chunks(eager, x, case.chunkable, case.modes())
     program = export(layer, x[0] if step_mode == "s" else x, step_mode)
     torch.manual_seed(case.seed)
     if step_mode == "s":
@@ -162,7 +169,7 @@ def check_onnx(case: LayerCase, step_mode: str, folder: str | Path, *, chunks: i
     label = f"{case.name or type(layer).__name__} (ONNX in onnxruntime, step_mode={step_mode!r})"
     x = case.sequence().detach()
     eager = copy.deepcopy(layer)
-    expected = eager_in_chunks(eager, x, case.chunkable)
+    expected = eager_in_chunks(eager, x, case.chunkable, case.modes())
     path = Path(folder) / f"{case.id}-{step_mode}-{chunks}.onnx"
     if step_mode == "s":
         signature = to_onnx(layer, x[0], path, "s")

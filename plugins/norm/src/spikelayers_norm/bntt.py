@@ -117,9 +117,12 @@ def batch_norm_through_time(x_seq: torch.Tensor, norms: Sequence[_BatchNorm], tr
     In training (or without running statistics) each step uses its batch statistics and
     updates its running statistics like ``torch.nn.BatchNormNd``; in eval mode it uses
     its running statistics. The norms must share ``eps``, ``affine`` and
-    ``track_running_stats`` (they do within one BNTT layer). Under a :mod:`torch.func`
-    transform :func:`batch_norm_through_time_reference` runs instead.
+    ``track_running_stats`` (they do within one BNTT layer). An empty sequence (``T = 0``)
+    gives ``[0, N, C, *]``. Under a :mod:`torch.func` transform
+    :func:`batch_norm_through_time_reference` runs instead.
     """
+    if x_seq.shape[0] == 0:
+        return x_seq.clone()
     first = norms[0]
     tracked = first.running_mean is not None
     if x_seq.numel() == 0:  # an empty batch: torch's batch norm counts it and leaves the statistics
@@ -221,12 +224,16 @@ class _BatchNormThroughTime(MemoryModule):
         return y
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        """``[T', N, C, *]``, the next ``T'`` steps, each through its own batch norm."""
+        """``[T', N, C, *]``, the next ``T'`` steps, each through its own batch norm.
+
+        An empty sequence (``T' = 0``) runs no step: it gives ``[0, N, C, *]`` and leaves
+        the counter and the running statistics as they were.
+        """
         self.layout.check(self, x_seq, True, self.num_features)
+        if x_seq.shape[0] == 0:
+            return x_seq.clone()
         self._check_batch(x_seq, True)
         start, stop = self._steps(x_seq.shape[0])
-        if start == stop:
-            return x_seq.clone()
         y = batch_norm_through_time(x_seq, list(self.bn_list[start:stop]), self.training)
         self.t = stop - 1
         return y

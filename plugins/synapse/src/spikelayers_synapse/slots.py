@@ -7,7 +7,8 @@ yet computes exactly what it would on the counts, forward and backward.
 
 Both layers are multi-step only, with time first (``[T, N, *]``). They act when
 ``always_convert`` is set or in eval mode; in training mode without ``always_convert``
-they return their input unchanged.
+they return their input unchanged. An empty sequence (``T = 0``) gives an empty output
+``[0, N, *]``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class _CountToSlots(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[no-untyped-def]
-        grad_counts = grad.unflatten(0, (-1, ctx.num_slots)).mean(dim=1)
+        grad_counts = grad.unflatten(0, (grad.shape[0] // ctx.num_slots, ctx.num_slots)).mean(dim=1)
         return grad_counts, None
 
 
@@ -72,11 +73,14 @@ def bin_sum_reference(x_seq: torch.Tensor, num_slots: int) -> torch.Tensor:
 
 
 def bin_sum(x_seq: torch.Tensor, num_slots: int) -> torch.Tensor:
-    """``[T, N, *] -> [ceil(T / S), N, *]`` in one reduction; an incomplete last bin is zero-padded."""
+    """``[T, N, *] -> [ceil(T / S), N, *]`` in one reduction; an incomplete last bin is zero-padded.
+
+    An empty sequence (``T = 0``) has no bins: ``[0, N, *]``.
+    """
     missing = -x_seq.shape[0] % num_slots
     if missing:
         x_seq = torch.cat((x_seq, x_seq.new_zeros((missing, *x_seq.shape[1:]))))
-    return x_seq.unflatten(0, (-1, num_slots)).sum(dim=1)
+    return x_seq.unflatten(0, (x_seq.shape[0] // num_slots, num_slots)).sum(dim=1)
 
 
 class _SlotLayer(MultiStepModule, nn.Module):
@@ -96,9 +100,9 @@ class _SlotLayer(MultiStepModule, nn.Module):
     def _check(self, x_seq: torch.Tensor) -> None:
         if not isinstance(x_seq, torch.Tensor):
             raise TypeError(f"{type(self).__name__} expects a tensor [T, N, *], got {type(x_seq).__name__}")
-        if x_seq.dim() < 2 or x_seq.shape[0] == 0:
+        if x_seq.dim() < 2:
             raise ValueError(
-                f"{type(self).__name__} expects input [T, N, *] (at least 2-D, T > 0), got shape {tuple(x_seq.shape)}"
+                f"{type(self).__name__} expects input [T, N, *] (at least 2-D), got shape {tuple(x_seq.shape)}"
             )
 
     def extra_repr(self) -> str:
@@ -112,6 +116,7 @@ class SpikeCountToBinary(_SlotLayer):
     ``[0, num_slots]`` -> ``[T * num_slots, N, *]`` spikes in the input's dtype; step
     ``t`` becomes slots ``t * S .. t * S + S - 1`` and slot ``k`` fires when ``k < count``.
     Backward is straight through: a count's gradient is the mean of its slots'.
+    An empty sequence ``[0, N, *]`` gives ``[0, N, *]``.
     Inactive (training without ``always_convert``): the input is returned unchanged.
 
     Args:
@@ -131,7 +136,8 @@ class TemporalBinSum(_SlotLayer):
 
     Active (``always_convert`` or eval mode): ``[T, N, *] -> [ceil(T / S), N, *]``, output
     step ``j`` the sum of input steps ``j * S .. j * S + S - 1`` (an incomplete last bin is
-    zero-padded); the dtype is kept. Inactive: the input is returned unchanged.
+    zero-padded); the dtype is kept. An empty sequence ``[0, N, *]`` gives
+    ``[0, N, *]``. Inactive: the input is returned unchanged.
 
     Args:
         num_slots: ``S``, the steps per bin (at least 1).
