@@ -1,6 +1,5 @@
 """The time-last containers: behaviour, child rules, and SpikingJelly 2.0.0's results."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,11 +9,16 @@ from torch import nn
 from spikelayers import functional, layer
 from spikelayers.base import MemoryModule, MultiStepModule, StepModule
 from spikelayers.testing import assert_close, check_signature, parametrize_with_checks
-from spikelayers.testing.reference_fixtures import check_against_fixture
+from spikelayers.testing.reference_fixtures import (
+    check_against_fixture,
+    check_fixtures,
+    load_fixtures,
+    record_with_script,
+)
 from spikelayers.tlast import TLastMultiStepContainer, TLastSeqToANNContainer
 from spikelayers.tlast_cases import conformance_cases
 
-FIXTURES = torch.load(Path(__file__).parent / "fixtures" / "sj2.pt", weights_only=True)
+FIXTURES = load_fixtures(Path(__file__).parent / "fixtures" / "sj2.pt")
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_sj2_fixtures.py"
 CONTAINERS = (TLastMultiStepContainer, TLastSeqToANNContainer)
 
@@ -60,11 +64,7 @@ def test_matches_live_spikingjelly():
     pytest.importorskip("spikingjelly")
     from spikingjelly.activation_based import layer as sj
 
-    spec = importlib.util.spec_from_file_location("make_sj2_fixtures", SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    for name, fixture in script.container_cases(sj).items():
-        check_against_fixture(build(fixture), fixture, f"{name} (live)")
+    check_fixtures(build, record_with_script(SCRIPT, "container_cases", sj), " (live)")
 
 
 @pytest.mark.parametrize("container", CONTAINERS)

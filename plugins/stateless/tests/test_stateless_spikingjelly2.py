@@ -5,21 +5,25 @@ The fixture was recorded by ``scripts/make_sj2_fixtures.py``; where spikingjelly
 importable the same cases are also recorded live and compared.
 """
 
-import importlib.util
 from pathlib import Path
 
 import pytest
-import torch
 
 from spikelayers import layer
-from spikelayers.testing.reference_fixtures import check_against_fixture
+from spikelayers.testing.reference_fixtures import (
+    build_from_fixture,
+    check_against_fixture,
+    check_fixtures,
+    load_fixtures,
+    record_with_script,
+)
 
-FIXTURES = torch.load(Path(__file__).parent / "fixtures" / "sj2.pt", weights_only=True)
+FIXTURES = load_fixtures(Path(__file__).parent / "fixtures" / "sj2.pt")
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "make_sj2_fixtures.py"
 
 
 def build(fixture):
-    return getattr(layer, fixture["class"])(*fixture["args"], **fixture["kwargs"])
+    return build_from_fixture(layer, fixture)
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))
@@ -31,10 +35,6 @@ def test_matches_live_spikingjelly():
     pytest.importorskip("spikingjelly")
     from spikingjelly.activation_based import layer as sj
 
-    spec = importlib.util.spec_from_file_location("make_sj2_fixtures", SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    live = script.stateless_cases(sj)
+    live = record_with_script(SCRIPT, "stateless_cases", sj)
     assert sorted(live) == sorted(FIXTURES)
-    for name, fixture in live.items():
-        check_against_fixture(build(fixture), fixture, f"{name} (live)")
+    check_fixtures(build, live, " (live)")

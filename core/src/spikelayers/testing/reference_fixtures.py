@@ -10,7 +10,10 @@ the calls and compares everything (float64, ``rtol=1e-7``, ``atol=1e-9`` by defa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib.util
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -19,6 +22,7 @@ from torch import nn
 from .compare import assert_close
 
 Call = tuple[torch.Tensor, ...]
+Fixture = dict[str, Any]
 
 
 def _loss_weight(output: torch.Tensor, index: int) -> torch.Tensor:
@@ -79,3 +83,27 @@ def check_against_fixture(
         assert_close(result["param_grads"][name], grad, f"{label}: gradient of {name}", rtol=rtol, atol=atol)
     for name, value in fixture["state_after"].items():
         assert_close(result["state_after"][name], value, f"{label}: {name} after the calls", rtol=rtol, atol=atol)
+
+
+def load_fixtures(path: Path) -> dict[str, Fixture]:
+    """The named fixtures saved by the recording script at ``path``."""
+    return torch.load(path, weights_only=True)
+
+
+def build_from_fixture(namespace: ModuleType, fixture: Fixture) -> nn.Module:
+    """``namespace.<fixture['class']>(*fixture['args'], **fixture['kwargs'])``."""
+    return getattr(namespace, fixture["class"])(*fixture["args"], **fixture["kwargs"])
+
+
+def record_with_script(script: Path, cases: str, reference: ModuleType) -> dict[str, Fixture]:
+    """Record live the fixtures of ``cases(reference)``, a function of the recording script ``script``."""
+    spec = importlib.util.spec_from_file_location(script.stem, script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, cases)(reference)
+
+
+def check_fixtures(build: Callable[[Fixture], nn.Module], fixtures: Mapping[str, Fixture], suffix: str = "") -> None:
+    """:func:`check_against_fixture` for each named fixture, on the layer ``build(fixture)`` makes."""
+    for name, fixture in fixtures.items():
+        check_against_fixture(build(fixture), fixture, f"{name}{suffix}")
