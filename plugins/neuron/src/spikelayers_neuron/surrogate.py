@@ -12,7 +12,11 @@ Every class follows one pattern, which is also how a new surrogate is written:
 * a :class:`SurrogateFunctionBase` (one parameter ``alpha``) or
   :class:`MultiArgsSurrogateFunctionBase` (several) subclass with the static methods
   ``spiking_function(x, *params)`` (applies the autograd function) and
-  ``primitive_function(x, *params)`` (``g``, differentiable by autograd).
+  ``primitive_function(x, *params)`` (``g``, differentiable by autograd). The class
+  keyword ``spike=<autograd function>`` writes ``spiking_function`` and
+  :meth:`SurrogateFunctionBase.derivative` from the autograd function (and
+  ``backward=True`` a static ``backward(grad_output, x, *params)``); the class body
+  defines ``primitive_function``.
 
 The built-in classes also have :meth:`SurrogateFunctionBase.derivative` (``g'`` as a
 tensor), which the neurons' fused multi-step kernels call instead of autograd.
@@ -20,6 +24,7 @@ tensor), which the neurons' fused multi-step kernels call instead of autograd.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -126,6 +131,7 @@ def _spike_function(name: str, gradient: Callable[..., torch.Tensor]) -> type[to
         "backward": staticmethod(backward),
         # forward and backward are plain torch ops: torch.func.vmap batches them as they are
         "generate_vmap_rule": True,
+        "gradient": staticmethod(gradient),
         "__doc__": doc,
     }
     namespace["__module__"] = __name__
@@ -176,6 +182,46 @@ log_tailed_relu_backward = _backward_helper(_log_tailed_relu_gradient, 1)
 
 class _SurrogateMixin:
     """What both base classes share: the spiking switch and the kernels' derivative."""
+
+    def __init_subclass__(
+        cls, spike: type[torch.autograd.Function] | None = None, backward: bool = False, **kwargs: Any
+    ) -> None:
+        """``class Name(Base, spike=fn)`` defines ``spiking_function`` as ``fn.apply`` and
+        :meth:`derivative` as ``fn.gradient`` with the surrogate's parameters, unless the class
+        body defines them; ``backward=True`` adds the static ``backward(grad_output, x, *params)``
+        returning ``grad_output * fn.gradient(x, *params)``."""
+        super().__init_subclass__(**kwargs)
+        if spike is None:
+            return
+        gradient = spike.gradient
+        parameters = list(inspect.signature(cls.__dict__["primitive_function"].__func__).parameters.values())
+
+        def spiking_function(x: torch.Tensor, *params: Any) -> torch.Tensor:
+            return spike.apply(x, *params)
+
+        def surrogate_backward(grad_output: torch.Tensor, x: torch.Tensor, *params: Any) -> torch.Tensor:
+            return grad_output * gradient(x, *params)
+
+        def derivative(self: _SurrogateMixin, x: torch.Tensor) -> torch.Tensor:
+            return gradient(x, *self.surrogate_params())
+
+        grad_output = inspect.Parameter(
+            "grad_output", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="torch.Tensor"
+        )
+        methods = {
+            "spiking_function": (staticmethod, spiking_function, parameters),
+            "derivative": (lambda f: f, derivative, None),
+        }
+        if backward:
+            methods["backward"] = (staticmethod, surrogate_backward, [grad_output, *parameters])
+        for name, (wrap, function, signature) in methods.items():
+            if name in cls.__dict__:
+                continue
+            function.__name__ = name
+            function.__qualname__ = f"{cls.__qualname__}.{name}"
+            if signature is not None:
+                function.__signature__ = inspect.Signature(signature, return_annotation="torch.Tensor")
+            setattr(cls, name, wrap(function))
 
     spiking: bool
 
@@ -305,7 +351,7 @@ def _owner(cls: type, name: str) -> type:
 # -- the surrogate functions ----------------------------------------------------------------
 
 
-class PiecewiseQuadratic(SurrogateFunctionBase):
+class PiecewiseQuadratic(SurrogateFunctionBase, spike=piecewise_quadratic, backward=True):
     """Gradient ``max(alpha - alpha**2 * |x|, 0)``; primitive 0 below ``-1/alpha``, 1 above
     ``1/alpha``, ``-alpha**2/2 * |x| * x + alpha * x + 1/2`` between.
 
@@ -318,27 +364,16 @@ class PiecewiseQuadratic(SurrogateFunctionBase):
         super().__init__(alpha, spiking)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return piecewise_quadratic.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         inner = -0.5 * alpha**2 * x.abs() * x + alpha * x + 0.5
         bound = 1.0 / alpha
         return torch.where(x > bound, torch.ones_like(x), torch.where(x < -bound, torch.zeros_like(x), inner))
 
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return grad_output * _piecewise_quadratic_gradient(x, alpha)
-
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _piecewise_quadratic_gradient(x, self.alpha)
-
     def derivative_(self, x: torch.Tensor) -> torch.Tensor:
         return x.abs_().mul_(-(self.alpha**2)).add_(self.alpha).clamp_(min=0.0)
 
 
-class PiecewiseExp(SurrogateFunctionBase):
+class PiecewiseExp(SurrogateFunctionBase, spike=piecewise_exp, backward=True):
     """Gradient ``alpha/2 * exp(-alpha * |x|)``; primitive ``exp(alpha x)/2`` for ``x < 0``,
     ``1 - exp(-alpha x)/2`` for ``x >= 0``.
 
@@ -351,23 +386,12 @@ class PiecewiseExp(SurrogateFunctionBase):
         super().__init__(alpha, spiking)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return piecewise_exp.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         half = torch.exp(-alpha * x.abs()) / 2
         return torch.where(x >= 0, 1.0 - half, half)
 
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return grad_output * _piecewise_exp_gradient(x, alpha)
 
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _piecewise_exp_gradient(x, self.alpha)
-
-
-class Sigmoid(SurrogateFunctionBase):
+class Sigmoid(SurrogateFunctionBase, spike=sigmoid, backward=True):
     """Primitive ``sigmoid(alpha * x)``; gradient ``alpha * sg * (1 - sg)``.
 
     Args:
@@ -379,26 +403,15 @@ class Sigmoid(SurrogateFunctionBase):
         super().__init__(alpha, spiking)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return sigmoid.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         return torch.sigmoid(alpha * x)
-
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return grad_output * _sigmoid_gradient(x, alpha)
-
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _sigmoid_gradient(x, self.alpha)
 
     def derivative_(self, x: torch.Tensor) -> torch.Tensor:
         sg = x.mul_(self.alpha).sigmoid_()
         return sg.addcmul_(sg, sg, value=-1.0).mul_(self.alpha)
 
 
-class SoftSign(SurrogateFunctionBase):
+class SoftSign(SurrogateFunctionBase, spike=soft_sign, backward=True):
     """Primitive ``(softsign(alpha x) + 1) / 2``; gradient ``alpha / (2 (1 + |alpha x|)**2)``.
 
     Args:
@@ -412,22 +425,11 @@ class SoftSign(SurrogateFunctionBase):
         super().__init__(alpha, spiking)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return soft_sign.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         return (F.softsign(alpha * x) + 1) / 2
 
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return grad_output * _soft_sign_gradient(x, alpha)
 
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _soft_sign_gradient(x, self.alpha)
-
-
-class ATan(SurrogateFunctionBase):
+class ATan(SurrogateFunctionBase, spike=atan, backward=True):
     """Primitive ``atan(pi/2 * alpha * x) / pi + 1/2``; gradient
     ``alpha / 2 / (1 + (pi/2 * alpha * x)**2)``.
 
@@ -440,26 +442,15 @@ class ATan(SurrogateFunctionBase):
         super().__init__(alpha, spiking)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return atan.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         return torch.atan(math.pi / 2 * alpha * x) / math.pi + 0.5
-
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return grad_output * _atan_gradient(x, alpha)
-
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _atan_gradient(x, self.alpha)
 
     def derivative_(self, x: torch.Tensor) -> torch.Tensor:
         x.mul_(math.pi / 2 * self.alpha)
         return x.mul_(x).add_(1.0).reciprocal_().mul_(self.alpha / 2)
 
 
-class NonzeroSignLogAbs(SurrogateFunctionBase):
+class NonzeroSignLogAbs(SurrogateFunctionBase, spike=nonzero_sign_log_abs, backward=True):
     """Gradient ``1 / (1/alpha + |x|)``; primitive ``NonzeroSign(x) * log(alpha |x| + 1)``
     (``NonzeroSign(0) = 1``; the primitive's range is not ``(0, 1)``).
 
@@ -472,23 +463,12 @@ class NonzeroSignLogAbs(SurrogateFunctionBase):
         super().__init__(alpha, spiking)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return nonzero_sign_log_abs.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         sign = heaviside(x) * 2.0 - 1.0
         return sign * torch.log1p(alpha * x.abs())
 
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return grad_output * _nonzero_sign_log_abs_gradient(x, alpha)
 
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _nonzero_sign_log_abs_gradient(x, self.alpha)
-
-
-class Erf(SurrogateFunctionBase):
+class Erf(SurrogateFunctionBase, spike=erf, backward=True):
     """Gradient ``alpha / sqrt(pi) * exp(-alpha**2 x**2)``; primitive ``erfc(-alpha x) / 2``.
 
     Args:
@@ -500,22 +480,11 @@ class Erf(SurrogateFunctionBase):
         super().__init__(alpha, spiking)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return erf.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         return torch.special.erfc(-alpha * x) / 2
 
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return grad_output * _erf_gradient(x, alpha)
 
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _erf_gradient(x, self.alpha)
-
-
-class PiecewiseLeakyReLU(MultiArgsSurrogateFunctionBase):
+class PiecewiseLeakyReLU(MultiArgsSurrogateFunctionBase, spike=piecewise_leaky_relu, backward=True):
     """Gradient ``1/(2w)`` where ``|x| < w``, ``c`` elsewhere; primitive ``c x + c w`` below
     ``-w``, ``x/(2w) + 1/2`` between, ``c x - c w + 1`` above ``w``.
 
@@ -536,26 +505,15 @@ class PiecewiseLeakyReLU(MultiArgsSurrogateFunctionBase):
         return (self.w, self.c)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, w: float, c: float) -> torch.Tensor:
-        return piecewise_leaky_relu.apply(x, w, c)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, w: float, c: float) -> torch.Tensor:
         middle = x / (2 * w) + 0.5
         return torch.where(x < -w, c * x + c * w, torch.where(x > w, c * x - c * w + 1.0, middle))
-
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, w: float, c: float) -> torch.Tensor:
-        return grad_output * _piecewise_leaky_relu_gradient(x, w, c)
-
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _piecewise_leaky_relu_gradient(x, self.w, self.c)
 
     def extra_repr(self) -> str:
         return f"w={self.w}, c={self.c}, spiking={self.spiking}"
 
 
-class SquarewaveFourierSeries(MultiArgsSurrogateFunctionBase):
+class SquarewaveFourierSeries(MultiArgsSurrogateFunctionBase, spike=squarewave_fourier_series):
     """The first ``n - 1`` odd terms of a square wave's Fourier series with period ``T_period``:
     primitive ``1/2 + 2/pi * sum_{i=1}^{n-1} sin((2i-1) omega x) / (2i-1)``, ``omega =
     2 pi / T_period``; gradient ``4 / T_period * sum_{i=1}^{n-1} cos((2i-1) omega x)``.
@@ -579,10 +537,6 @@ class SquarewaveFourierSeries(MultiArgsSurrogateFunctionBase):
         return (self.n, self.T_period)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, n: int, T_period: float) -> torch.Tensor:
-        return squarewave_fourier_series.apply(x, n, T_period)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, n: int, T_period: float) -> torch.Tensor:
         omega = 2 * math.pi / T_period
         total = torch.zeros_like(x)
@@ -590,14 +544,11 @@ class SquarewaveFourierSeries(MultiArgsSurrogateFunctionBase):
             total = total + torch.sin((2 * i - 1) * omega * x) / (2 * i - 1)
         return 0.5 + 2 / math.pi * total
 
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _squarewave_fourier_series_gradient(x, self.n, self.T_period)
-
     def extra_repr(self) -> str:
         return f"n={self.n}, T_period={self.T_period}, spiking={self.spiking}"
 
 
-class S2NN(MultiArgsSurrogateFunctionBase):
+class S2NN(MultiArgsSurrogateFunctionBase, spike=s2nn):
     """Gradient ``alpha * sg * (1 - sg)`` (``sg = sigmoid(alpha x)``) for ``x < 0`` and
     ``beta / (x + 1)`` for ``x >= 0``; primitive ``sigmoid(alpha x)`` for ``x < 0`` and
     ``beta * log(|x + 1| + 1e-5) + 1/2`` for ``x >= 0``.
@@ -617,22 +568,15 @@ class S2NN(MultiArgsSurrogateFunctionBase):
         return (self.alpha, self.beta)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
-        return s2nn.apply(x, alpha, beta)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
         tail = beta * torch.log((x + 1.0).abs() + 1e-5) + 0.5
         return torch.where(x < 0, torch.sigmoid(alpha * x), tail)
-
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _s2nn_gradient(x, self.alpha, self.beta)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}, spiking={self.spiking}"
 
 
-class QPseudoSpike(SurrogateFunctionBase):
+class QPseudoSpike(SurrogateFunctionBase, spike=q_pseudo_spike):
     """Gradient ``(1 + 2|x| / (alpha - 1))**(-alpha)``; primitive
     ``(1 - 2x/(alpha-1))**(1-alpha) / 2`` for ``x < 0`` and
     ``1 - (1 + 2x/(alpha-1))**(1-alpha) / 2`` for ``x >= 0``.
@@ -648,19 +592,12 @@ class QPseudoSpike(SurrogateFunctionBase):
         super().__init__(alpha, spiking)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return q_pseudo_spike.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         half_tail = 0.5 * (1 + 2 / (alpha - 1) * x.abs()).pow(1 - alpha)
         return torch.where(x >= 0, 1.0 - half_tail, half_tail)
 
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _q_pseudo_spike_gradient(x, self.alpha)
 
-
-class LeakyKReLU(MultiArgsSurrogateFunctionBase):
+class LeakyKReLU(MultiArgsSurrogateFunctionBase, spike=leaky_k_relu, backward=True):
     """Gradient ``k`` for ``x >= 0`` and ``leak`` below; primitive ``k x`` / ``leak x``
     (a leaky ReLU, not a 0-to-1 step approximation).
 
@@ -680,25 +617,14 @@ class LeakyKReLU(MultiArgsSurrogateFunctionBase):
         return (self.leak, self.k)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, leak: float, k: float) -> torch.Tensor:
-        return leaky_k_relu.apply(x, leak, k)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, leak: float, k: float) -> torch.Tensor:
         return torch.where(x >= 0, k * x, leak * x)
-
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, leak: float, k: float) -> torch.Tensor:
-        return grad_output * _leaky_k_relu_gradient(x, leak, k)
-
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _leaky_k_relu_gradient(x, self.leak, self.k)
 
     def extra_repr(self) -> str:
         return f"leak={self.leak}, k={self.k}, spiking={self.spiking}"
 
 
-class FakeNumericalGradient(SurrogateFunctionBase):
+class FakeNumericalGradient(SurrogateFunctionBase, spike=fake_numerical_gradient, backward=True):
     """Gradient ``min(1 / |x|, alpha)`` (``alpha`` at 0). It has no primitive: with
     ``set_spiking_mode(False)`` the forward raises ``NotImplementedError``.
 
@@ -710,22 +636,11 @@ class FakeNumericalGradient(SurrogateFunctionBase):
         super().__init__(alpha, spiking=True)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return fake_numerical_gradient.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         raise NotImplementedError("FakeNumericalGradient has no primitive function; use it with spiking=True")
 
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return grad_output * _fake_numerical_gradient_gradient(x, alpha)
 
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _fake_numerical_gradient_gradient(x, self.alpha)
-
-
-class LogTailedReLU(SurrogateFunctionBase):
+class LogTailedReLU(SurrogateFunctionBase, spike=log_tailed_relu, backward=True):
     """Gradient ``alpha`` for ``x <= 0``, ``1`` for ``0 < x <= 1``, ``1/x`` above; primitive
     ``alpha x``, ``x`` and ``log(x) + 1`` on the same pieces (continuous at 1).
 
@@ -738,20 +653,9 @@ class LogTailedReLU(SurrogateFunctionBase):
         super().__init__(alpha, spiking)
 
     @staticmethod
-    def spiking_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return log_tailed_relu.apply(x, alpha)
-
-    @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float) -> torch.Tensor:
         tail = torch.log(x.clamp(min=1.0)) + 1.0
         return torch.where(x <= 0, alpha * x, torch.where(x <= 1, x, tail))
-
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        return grad_output * _log_tailed_relu_gradient(x, alpha)
-
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return _log_tailed_relu_gradient(x, self.alpha)
 
 
 def check_manual_grad(
