@@ -348,6 +348,15 @@ class BaseNode(MemoryModule):
         dtype = torch.promote_types(x_seq.dtype, value.dtype)
         return x_seq.to(dtype), value.to(dtype)
 
+    def _keep_potential(self, v: torch.Tensor, v0: torch.Tensor, store_v_seq: bool) -> None:
+        """Keep a fused kernel's potential: with ``store_v_seq`` it is ``[T, N, *]`` (stored in
+        ``v_seq``, its last step, or ``v0`` when ``T == 0``, in ``v``), else the final ``[N, *]``."""
+        if store_v_seq:
+            self.v_seq = v
+            self.v = v[-1] if v.shape[0] else v0
+        else:
+            self.v = v
+
     def extra_repr(self) -> str:
         return (
             f"v_threshold={self.v_threshold}, v_reset={self.v_reset}, detach_reset={self.detach_reset}, "

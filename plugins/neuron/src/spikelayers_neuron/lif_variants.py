@@ -144,11 +144,7 @@ class KLIFNode(BaseNode):
             store_v_seq=store_v_seq,
         )
         spike_seq, v = kernel(x_seq, v0, self.k, config)
-        if store_v_seq:
-            self.v_seq = v
-            self.v = v[-1] if v.shape[0] else v0
-        else:
-            self.v = v
+        self._keep_potential(v, v0, store_v_seq)
         return spike_seq
 
 

@@ -60,11 +60,7 @@ class _ChargeFireResetNode(BaseNode):
     def _fused_forward(self, kernel: Callable[..., Any], x_seq: torch.Tensor, store_v_seq: bool) -> torch.Tensor:
         x_seq, v0 = self._potential(x_seq)
         spike_seq, v = kernel(x_seq, v0, self.decay(), self.config(store_v_seq))
-        if store_v_seq:
-            self.v_seq = v
-            self.v = v[-1] if v.shape[0] else v0
-        else:
-            self.v = v
+        self._keep_potential(v, v0, store_v_seq)
         return spike_seq
 
 

@@ -58,11 +58,7 @@ class _CellNode(BaseNode):
     def _fused_forward(self, kernel: Callable[..., Any], x_seq: torch.Tensor, store_v_seq: bool) -> torch.Tensor:
         x_seq, v0 = self._potential(x_seq)
         spike_seq, v = kernel(x_seq, v0, None, self.cell_config(store_v_seq))
-        if store_v_seq:
-            self.v_seq = v
-            self.v = v[-1] if v.shape[0] else v0
-        else:
-            self.v = v
+        self._keep_potential(v, v0, store_v_seq)
         return spike_seq
 
 
@@ -274,11 +270,7 @@ class IzhikevichNode(AdaptBaseNode):
         x_seq, w0 = self._potential(x_seq, "w")
         x_seq, v0 = x_seq.to(w0.dtype), v0.to(w0.dtype)
         spike_seq, v, w = kernel(x_seq, v0, w0, self.izhikevich_config(store_v_seq))
-        if store_v_seq:
-            self.v_seq = v
-            self.v = v[-1] if v.shape[0] else v0
-        else:
-            self.v = v
+        self._keep_potential(v, v0, store_v_seq)
         self.w = w
         return spike_seq
 
