@@ -20,7 +20,7 @@ from torch.autograd.function import once_differentiable
 
 from .cells import CellConfig, IzhikevichConfig
 from .fused_cells import cell_multi_step, izhikevich_multi_step
-from .triton_kernel import BLOCK, SURROGATE_IDS, _surrogate_derivative
+from .triton_kernel import BLOCK, SURROGATE_IDS, _reset, _reset_slope, _surrogate_derivative
 
 CELL_IDS = {"qif": 0, "eif": 1, "klif": 2}
 
@@ -47,15 +47,6 @@ def _charge_slope(v, p0, p1, p2, p3, CELL: tl.constexpr):
     else:
         slope = 1.0 + (tl.exp((v - p2) / p1) - 1.0) / p0
     return slope
-
-
-@triton.jit
-def _reset(h, spike, v_th, v_reset, HARD: tl.constexpr):
-    if HARD:  # noqa: SIM108 (a constexpr branch)
-        v = h - h * spike + v_reset * spike
-    else:
-        v = h - v_th * spike
-    return v
 
 
 @triton.jit
@@ -98,16 +89,7 @@ def _cell_backward_kernel(
         if HAS_GV and STORE_V:
             grad_v += tl.load(gv_ptr + t * M + offsets, mask=mask, other=0.0).to(tl.float32)
         sg = _surrogate_derivative(h - v_th, alpha, SURROGATE)
-        spike = (h >= v_th).to(tl.float32)
-        if HARD:
-            slope = 1.0 - spike
-            if not DETACH:
-                slope += (v_reset - h) * sg
-        else:
-            slope = tl.full((BLOCK_SIZE,), 1.0, tl.float32)
-            if not DETACH:
-                slope -= v_th * sg
-        grad_h = grad_v * slope
+        grad_h = grad_v * _reset_slope(h, sg, v_th, v_reset, HARD, DETACH, BLOCK_SIZE)
         if HAS_GS:
             grad_h += sg * tl.load(gs_ptr + t * M + offsets, mask=mask, other=0.0).to(tl.float32)
         if CELL == 2:  # F = relu(k H): dF/dk = F / k, dF/dH = k where F > 0

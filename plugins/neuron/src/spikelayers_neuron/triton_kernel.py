@@ -26,6 +26,31 @@ SURROGATE_IDS = {Sigmoid: 0, ATan: 1, PiecewiseQuadratic: 2}
 
 
 @triton.jit
+def _reset(h, spike, v_th, v_reset, HARD: tl.constexpr):
+    """The potential after firing ``spike`` from ``h``: hard reset to ``v_reset`` or soft (minus ``v_th``)."""
+    if HARD:  # noqa: SIM108 (a constexpr branch)
+        v = h - h * spike + v_reset * spike
+    else:
+        v = h - v_th * spike
+    return v
+
+
+@triton.jit
+def _reset_slope(h, sg, v_th, v_reset, HARD: tl.constexpr, DETACH: tl.constexpr, BLOCK_SIZE: tl.constexpr):
+    """``d v / d h`` through firing and reset, ``sg`` the surrogate derivative at ``h - v_th``."""
+    spike = (h >= v_th).to(tl.float32)
+    if HARD:
+        slope = 1.0 - spike
+        if not DETACH:
+            slope += (v_reset - h) * sg
+    else:
+        slope = tl.full((BLOCK_SIZE,), 1.0, tl.float32)
+        if not DETACH:
+            slope -= v_th * sg
+    return slope
+
+
+@triton.jit
 def _forward_kernel(
     x_ptr, v0_ptr, s_ptr, h_ptr, v_ptr, k, v_th, v_reset, v_rest, T, M,
     KIND_IF: tl.constexpr, DECAY_INPUT: tl.constexpr, HARD: tl.constexpr, STORE_V: tl.constexpr,
@@ -43,10 +68,7 @@ def _forward_kernel(
         else:
             h = v - (v - v_rest) * k + x
         spike = (h >= v_th).to(tl.float32)
-        if HARD:  # noqa: SIM108 (a constexpr branch)
-            v = h - h * spike + v_reset * spike
-        else:
-            v = h - v_th * spike
+        v = _reset(h, spike, v_th, v_reset, HARD)
         tl.store(s_ptr + t * M + offsets, spike.to(s_ptr.dtype.element_ty), mask=mask)
         tl.store(h_ptr + t * M + offsets, h, mask=mask)
         if STORE_V:
@@ -94,25 +116,12 @@ def _backward_kernel(
         if HAS_GV and STORE_V:
             grad_v += tl.load(gv_ptr + t * M + offsets, mask=mask, other=0.0).to(tl.float32)
         sg = _surrogate_derivative(h - v_th, alpha, SURROGATE)
-        spike = (h >= v_th).to(tl.float32)
-        if HARD:
-            slope = 1.0 - spike
-            if not DETACH:
-                slope += (v_reset - h) * sg
-        else:
-            slope = tl.full((BLOCK_SIZE,), 1.0, tl.float32)
-            if not DETACH:
-                slope -= v_th * sg
-        grad_h = grad_v * slope
+        grad_h = grad_v * _reset_slope(h, sg, v_th, v_reset, HARD, DETACH, BLOCK_SIZE)
         if HAS_GS:
             grad_h += sg * tl.load(gs_ptr + t * M + offsets, mask=mask, other=0.0).to(tl.float32)
         if NEED_GK:
             h_prev = tl.load(h_ptr + (t - 1) * M + offsets, mask=mask & (t > 0), other=0.0)
-            fired = (h_prev >= v_th).to(tl.float32)
-            if HARD:  # noqa: SIM108 (a constexpr branch)
-                v_prev = h_prev - h_prev * fired + v_reset * fired
-            else:
-                v_prev = h_prev - v_th * fired
+            v_prev = _reset(h_prev, (h_prev >= v_th).to(tl.float32), v_th, v_reset, HARD)
             v_prev = tl.where(t > 0, v_prev, v0)
             slope_k = v_rest - v_prev
             if DECAY_INPUT:
