@@ -45,51 +45,47 @@ def _build(cls: type[nn.Module], dim: int, **kwargs: object) -> Callable[[], nn.
     return lambda: cls(dim, HEADS, **kwargs)
 
 
+def _case(
+    name: str,
+    block: type[nn.Module],
+    baseline: type[nn.Module],
+    size: str,
+    shapes: dict,
+    input_fn: Callable,
+    **kwargs: object,
+) -> BenchCase:
+    """A case of ``block(dim, HEADS, **kwargs)`` against ``baseline`` on ``shapes[size]`` (``dim`` its third size)."""
+    dim = shapes[size][2]
+    return BenchCase(
+        name,
+        _build(block, dim, **kwargs),
+        {size: shapes[size]},
+        input_fn=input_fn,
+        reference=False,
+        baseline=_build(baseline, dim, **kwargs),
+        args=(dim, HEADS),
+        tags=("transformer", size),
+    )
+
+
 def _cases() -> list[BenchCase]:
     cases = []
     for size in ("small", "large"):
-        dim = TOKEN_SHAPES[size][2]
-        token = {size: TOKEN_SHAPES[size]}
         cases += [
-            BenchCase(
-                "SpikingSelfAttention",
-                _build(SpikingSelfAttention, dim),
-                token,
-                input_fn=spikes,
-                reference=False,
-                baseline=_build(ReferenceSpikingSelfAttention, dim),
-                args=(dim, HEADS),
-                tags=("transformer", size),
+            _case(
+                "SpikingSelfAttention", SpikingSelfAttention, ReferenceSpikingSelfAttention, size, TOKEN_SHAPES, spikes
             ),
-            BenchCase(
-                "TokenQKAttention",
-                _build(QKAttention, dim, qka_type="token"),
-                token,
-                input_fn=spikes,
-                reference=False,
-                baseline=_build(ReferenceQKAttention, dim, qka_type="token"),
-                args=(dim, HEADS),
-                tags=("transformer", size),
+            _case("TokenQKAttention", QKAttention, ReferenceQKAttention, size, TOKEN_SHAPES, spikes, qka_type="token"),
+            _case(
+                "ChannelQKAttention", QKAttention, ReferenceQKAttention, size, TOKEN_SHAPES, spikes, qka_type="channel"
             ),
-            BenchCase(
-                "ChannelQKAttention",
-                _build(QKAttention, dim, qka_type="channel"),
-                token,
-                input_fn=spikes,
-                reference=False,
-                baseline=_build(ReferenceQKAttention, dim, qka_type="channel"),
-                args=(dim, HEADS),
-                tags=("transformer", size),
-            ),
-            BenchCase(
+            _case(
                 "SpikeDrivenSelfAttention",
-                _build(SpikeDrivenSelfAttention, IMAGE_SHAPES[size][2]),
-                {size: IMAGE_SHAPES[size]},
-                input_fn=gaussian,
-                reference=False,
-                baseline=_build(ReferenceSpikeDrivenSelfAttention, IMAGE_SHAPES[size][2]),
-                args=(IMAGE_SHAPES[size][2], HEADS),
-                tags=("transformer", size),
+                SpikeDrivenSelfAttention,
+                ReferenceSpikeDrivenSelfAttention,
+                size,
+                IMAGE_SHAPES,
+                gaussian,
             ),
         ]
     return cases

@@ -79,31 +79,30 @@ class QKAttention(nn.Module):
         return f"dim={self.dim}, num_heads={self.num_heads}, qka_type={self.qka_type}"
 
 
-class TokenQKAttention(QKAttention):
+class _FixedQKAttention(QKAttention):
+    """:class:`QKAttention` whose ``qka_type`` is the class's :attr:`fixed_qka_type`."""
+
+    fixed_qka_type: ClassVar[str]
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        spiking_neuron: Callable[..., nn.Module] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if "qka_type" in kwargs:
+            raise TypeError(f"{type(self).__name__}: qka_type is fixed to {self.fixed_qka_type!r} and cannot be passed")
+        super().__init__(dim, num_heads, qka_type=self.fixed_qka_type, spiking_neuron=spiking_neuron, **kwargs)
+
+
+class TokenQKAttention(_FixedQKAttention):
     """:class:`QKAttention` with ``qka_type='token'``: one mask value per head and token."""
 
-    def __init__(
-        self,
-        dim: int,
-        num_heads: int = 8,
-        spiking_neuron: Callable[..., nn.Module] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if "qka_type" in kwargs:
-            raise TypeError(f"{type(self).__name__}: qka_type is fixed to 'token' and cannot be passed")
-        super().__init__(dim, num_heads, qka_type="token", spiking_neuron=spiking_neuron, **kwargs)
+    fixed_qka_type = "token"
 
 
-class ChannelQKAttention(QKAttention):
+class ChannelQKAttention(_FixedQKAttention):
     """:class:`QKAttention` with ``qka_type='channel'``: one mask value per head and channel."""
 
-    def __init__(
-        self,
-        dim: int,
-        num_heads: int = 8,
-        spiking_neuron: Callable[..., nn.Module] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if "qka_type" in kwargs:
-            raise TypeError(f"{type(self).__name__}: qka_type is fixed to 'channel' and cannot be passed")
-        super().__init__(dim, num_heads, qka_type="channel", spiking_neuron=spiking_neuron, **kwargs)
+    fixed_qka_type = "channel"
