@@ -9,6 +9,7 @@ env also runs the same comparisons live (``interop/interop_spikingjelly.py``).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import nir
@@ -23,37 +24,24 @@ from spikelayers_nir import from_nir, to_nir
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def plain_network() -> nn.Sequential:
-    """Same architecture as ``make_golden.plain_network``, in spikelayers."""
-    return nn.Sequential(
-        layer.Conv2d(2, 4, 3, padding=1),
-        neuron.LIFNode(tau=2.0, v_threshold=0.5),
-        layer.AvgPool2d(2),
-        layer.Flatten(),
-        layer.Linear(64, 16),
-        neuron.ParametricLIFNode(init_tau=3.0, decay_input=False, v_threshold=0.4, v_reset=-0.1),
-        layer.Linear(16, 10, bias=False),
-        neuron.IFNode(v_threshold=0.3),
-    )
+def _load_networks():
+    spec = importlib.util.spec_from_file_location("golden_networks", GOLDEN / "networks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def batch_norm_network() -> nn.Sequential:
-    return nn.Sequential(
-        layer.Conv2d(2, 4, 3, padding=1),
-        layer.BatchNorm2d(4),
-        neuron.LIFNode(tau=2.0, v_threshold=0.5),
-        layer.AvgPool2d(2),
-        layer.Flatten(),
-        layer.Linear(64, 10),
-        neuron.IFNode(v_threshold=0.3),
-    )
+NETWORKS = _load_networks()
 
 
 @pytest.fixture(scope="module")
 def golden():
     state = torch.load(GOLDEN / "state.pt", weights_only=True)
     outputs = torch.load(GOLDEN / "sj_outputs.pt", weights_only=True)
-    nets = {"plain": plain_network(), "batch_norm": batch_norm_network()}
+    nets = {
+        "plain": NETWORKS.plain_network(layer, neuron),
+        "batch_norm": NETWORKS.batch_norm_network(layer, neuron),
+    }
     for key, net in nets.items():
         net.load_state_dict(state[key])
         net.eval()

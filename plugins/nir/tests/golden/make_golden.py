@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nir
 import torch
+from networks import batch_norm_network, plain_network  # beside this script
 from spikingjelly.activation_based import functional as sj_functional
 from spikingjelly.activation_based import layer as sj_layer
 from spikingjelly.activation_based import neuron as sj_neuron
@@ -34,33 +35,6 @@ from spikelayers_nir import to_nir
 HERE = Path(__file__).parent
 DT = 1e-3
 T, N = 6, 3
-
-
-def plain_network(layers, neurons) -> nn.Sequential:
-    """Conv2d -> LIF -> AvgPool2d -> Flatten -> Linear -> PLIF -> Linear -> IF, in either library."""
-    return nn.Sequential(
-        layers.Conv2d(2, 4, 3, padding=1),
-        neurons.LIFNode(tau=2.0, v_threshold=0.5),
-        layers.AvgPool2d(2),
-        layers.Flatten(),
-        layers.Linear(64, 16),
-        neurons.ParametricLIFNode(init_tau=3.0, decay_input=False, v_threshold=0.4, v_reset=-0.1),
-        layers.Linear(16, 10, bias=False),
-        neurons.IFNode(v_threshold=0.3),
-    )
-
-
-def batch_norm_network() -> nn.Sequential:
-    """The network of the done-when check: Conv2d -> BatchNorm2d -> LIF -> AvgPool2d -> Flatten -> Linear -> IF."""
-    return nn.Sequential(
-        layer.Conv2d(2, 4, 3, padding=1),
-        layer.BatchNorm2d(4),
-        neuron.LIFNode(tau=2.0, v_threshold=0.5),
-        layer.AvgPool2d(2),
-        layer.Flatten(),
-        layer.Linear(64, 10),
-        neuron.IFNode(v_threshold=0.3),
-    )
 
 
 def train(net: nn.Module) -> None:
@@ -94,7 +68,7 @@ def main() -> None:
         for index in (0, 4, 6):
             sj_net[index].weight.mul_(4.0)
     torch.manual_seed(0)
-    bn_net = batch_norm_network()
+    bn_net = batch_norm_network(layer, neuron)
     train(bn_net)
     x = (torch.rand(T, N, 2, 8, 8, generator=torch.Generator().manual_seed(2)) > 0.5).float()
 
