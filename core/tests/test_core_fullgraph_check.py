@@ -5,24 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from spikelayers.base import MemoryModule
 from spikelayers.shapes import check_dim
 from spikelayers.testing import LayerCase, check_fullgraph, checks_for, graph_breaks
-
-
-class Leaky(MemoryModule):
-    """A leaky integrator with a learnable decay, traceable as one graph."""
-
-    def __init__(self, step_mode: str = "s") -> None:
-        super().__init__()
-        self.decay = nn.Parameter(torch.tensor(0.7))
-        self.register_memory("v", 0.0)
-        self.step_mode = step_mode
-
-    def single_step_forward(self, x):
-        check_dim(self, x, 2, "[N, C]")
-        self.v = self.memory_like("v", x) * self.decay + x
-        return torch.tanh(self.v)
+from spikelayers.testing.examples import LeakyIntegrator as Leaky
 
 
 class SyncsToTheHost(Leaky):

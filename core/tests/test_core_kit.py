@@ -25,25 +25,7 @@ from spikelayers.testing import (
     check_step_mode_validation,
     make_input,
 )
-
-
-class Leaky(MemoryModule):
-    """A correct leaky integrator with a learnable decay."""
-
-    def __init__(self, step_mode: str = "s") -> None:
-        super().__init__()
-        self.decay = nn.Parameter(torch.tensor(0.7))
-        self.register_memory("v", 0.0)
-        self.step_mode = step_mode
-
-    def single_step_forward(self, x):
-        check_dim(self, x, 2, "[N, C]")
-        self.v = self.memory_like("v", x) * self.decay + x
-        return torch.tanh(self.v)
-
-    def multi_step_forward(self, x_seq):
-        check_dim(self, x_seq, 3, "[T, N, C]")
-        return super().multi_step_forward(x_seq)
+from spikelayers.testing.examples import LeakyIntegrator as Leaky
 
 
 class MultiStepDiffers(Leaky):

@@ -5,8 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-from spikelayers.base import MemoryModule
-from spikelayers.shapes import check_dim, floating_input
 from spikelayers.testing import (
     CHECKS,
     LayerCase,
@@ -16,22 +14,7 @@ from spikelayers.testing import (
     check_namespace_signatures,
     check_signature,
 )
-
-
-class Leaky(MemoryModule):
-    """A correct leaky integrator: ``v <- decay * v + x``, output ``tanh(v)``."""
-
-    def __init__(self, step_mode: str = "s") -> None:
-        super().__init__()
-        self.decay = nn.Parameter(torch.tensor(0.7))
-        self.register_memory("v", 0.0)
-        self.step_mode = step_mode
-
-    def single_step_forward(self, x):
-        check_dim(self, x, 2, "[N, C]")
-        x = floating_input(self, x, self.decay)
-        self.v = self.memory_like("v", x) * self.decay + x
-        return torch.tanh(self.v)
+from spikelayers.testing.examples import LeakyIntegrator as Leaky
 
 
 class StacksEmpty(Leaky):
