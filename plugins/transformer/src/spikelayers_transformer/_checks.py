@@ -17,6 +17,14 @@ def check_heads(block: str, dim: int, num_heads: int) -> None:
         raise ValueError(f"{block}: dim={dim} must be divisible by num_heads={num_heads}")
 
 
+def set_heads(block: nn.Module, dim: int, num_heads: int) -> None:
+    """:func:`check_heads`, then set ``block.dim``, ``block.num_heads`` and ``block.head_dim``."""
+    check_heads(type(block).__name__, dim, num_heads)
+    block.dim = dim
+    block.num_heads = num_heads
+    block.head_dim = dim // num_heads
+
+
 def check_input(block: nn.Module, x: torch.Tensor, rank: int, layout: str) -> None:
     """Raise ``ValueError`` naming ``block`` unless ``x`` has ``rank`` dims and ``C == block.dim``."""
     check_dim(block, x, rank, layout)

@@ -11,7 +11,7 @@ from torch import nn
 from spikelayers.containers import SeqToANNContainer
 
 from . import fused
-from ._checks import check_heads, check_input
+from ._checks import check_input, set_heads
 from .neurons import ATTENTION_LIF_DEFAULTS, LIF_DEFAULTS, make_neuron
 
 QKA_TYPES = ("token", "channel")
@@ -49,12 +49,9 @@ class QKAttention(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        check_heads(name, dim, num_heads)
+        set_heads(self, dim, num_heads)
         if qka_type not in QKA_TYPES:
             raise ValueError(f"{name}: qka_type must be one of {QKA_TYPES}, got {qka_type!r}")
-        self.dim = dim
-        self.num_heads = num_heads
-        self.head_dim = dim // num_heads
         self._qka_type = qka_type
         self.qk_conv_bn = SeqToANNContainer(nn.Conv1d(dim, 2 * dim, kernel_size=1, bias=False), nn.BatchNorm1d(2 * dim))
         self.qk_lif = make_neuron(name, spiking_neuron, kwargs, LIF_DEFAULTS)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from . import fused
-from ._checks import check_heads, check_input
+from ._checks import check_input, set_heads
 from .neurons import ATTENTION_LIF_DEFAULTS, LIF_DEFAULTS, make_neuron
 
 
@@ -48,10 +48,7 @@ class SpikeDrivenSelfAttention(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        check_heads(name, dim, num_heads)
-        self.dim = dim
-        self.num_heads = num_heads
-        self.head_dim = dim // num_heads
+        set_heads(self, dim, num_heads)
         self.shortcut_lif = make_neuron(name, spiking_neuron, kwargs, LIF_DEFAULTS)
         self.q_conv = nn.Conv2d(dim, dim, 1, bias=False)
         self.q_bn = nn.BatchNorm2d(dim)

@@ -11,7 +11,7 @@ from torch import nn
 from spikelayers.containers import SeqToANNContainer
 
 from . import fused
-from ._checks import check_heads, check_input
+from ._checks import check_input, set_heads
 from .neurons import ATTENTION_LIF_DEFAULTS, LIF_DEFAULTS, make_neuron
 
 
@@ -45,10 +45,7 @@ class SpikingSelfAttention(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        check_heads(name, dim, num_heads)
-        self.dim = dim
-        self.num_heads = num_heads
-        self.head_dim = dim // num_heads
+        set_heads(self, dim, num_heads)
         self.scale = 0.125
         self.qkv_conv_bn = SeqToANNContainer(
             nn.Conv1d(dim, 3 * dim, kernel_size=1, bias=False), nn.BatchNorm1d(3 * dim)
