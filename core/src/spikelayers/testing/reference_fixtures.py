@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -107,3 +108,40 @@ def check_fixtures(build: Callable[[Fixture], nn.Module], fixtures: Mapping[str,
     """:func:`check_against_fixture` for each named fixture, on the layer ``build(fixture)`` makes."""
     for name, fixture in fixtures.items():
         check_against_fixture(build(fixture), fixture, f"{name}{suffix}")
+
+
+SCRIPT_NAME = "make_sj2_fixtures.py"
+
+
+def spikingjelly_tests(test_file: str, cases: str, namespace: ModuleType) -> tuple[Callable, Callable]:
+    """The two pytest tests of a family's layers against SpikingJelly 2.0.0.
+
+    ``test_file`` is the test module's ``__file__``: the fixtures are ``fixtures/sj2.pt``
+    beside it, recorded by the function ``cases`` of ``scripts/make_sj2_fixtures.py`` (in
+    the nearest parent folder that has it); ``namespace`` (e.g. ``spikelayers.layer``)
+    names the classes. The first test replays every recorded fixture on our layer; the
+    second, where spikingjelly is importable, records the same cases live, requires the
+    same names and compares them too. Assign both to ``test_*`` names of the module.
+    """
+    import pytest
+
+    directory = Path(test_file).resolve().parent
+    fixtures = load_fixtures(directory / "fixtures" / "sj2.pt")
+    build = partial(build_from_fixture, namespace)
+    folders = [folder for folder in directory.parents if (folder / "scripts" / SCRIPT_NAME).is_file()]
+    script = (folders[0] if folders else directory) / "scripts" / SCRIPT_NAME
+
+    @pytest.mark.parametrize("name", sorted(fixtures))
+    def test_matches_recorded_spikingjelly(name: str) -> None:
+        check_against_fixture(build(fixtures[name]), fixtures[name], name)
+
+    def test_matches_live_spikingjelly() -> None:
+        pytest.importorskip("spikingjelly")
+        from spikingjelly.activation_based import layer as sj
+
+        live = record_with_script(script, cases, sj)
+        if sorted(live) != sorted(fixtures):
+            raise AssertionError(f"{cases}: live cases {sorted(live)}, recorded {sorted(fixtures)}")
+        check_fixtures(build, live, " (live)")
+
+    return test_matches_recorded_spikingjelly, test_matches_live_spikingjelly
