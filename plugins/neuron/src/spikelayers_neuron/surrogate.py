@@ -307,6 +307,20 @@ class MultiArgsSurrogateFunctionBase(_SurrogateMixin, nn.Module):
         super().__init__()
         self.spiking = spiking
 
+    #: The names of the parameter attributes, in ``spiking_function``'s order; when set,
+    #: they give :meth:`surrogate_params` and :meth:`extra_repr`.
+    param_names: tuple[str, ...] = ()
+
+    def surrogate_params(self) -> tuple[Any, ...]:
+        if not self.param_names:
+            return super().surrogate_params()
+        return tuple(getattr(self, name) for name in self.param_names)
+
+    def extra_repr(self) -> str:
+        if not self.param_names:
+            return super().extra_repr()
+        return ", ".join([*(f"{name}={getattr(self, name)}" for name in self.param_names), f"spiking={self.spiking}"])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``spiking_function`` or ``primitive_function`` of ``x`` with the stored parameters."""
         params = self.surrogate_params()
@@ -494,6 +508,8 @@ class PiecewiseLeakyReLU(MultiArgsSurrogateFunctionBase, spike=piecewise_leaky_r
         spiking: Heaviside forward (``True``) or the primitive (``False``).
     """
 
+    param_names = ("w", "c")
+
     def __init__(self, w: float = 1.0, c: float = 0.01, spiking: bool = True) -> None:
         if not w > 0:
             raise ValueError(f"PiecewiseLeakyReLU: w must be greater than 0, got {w!r}")
@@ -501,16 +517,10 @@ class PiecewiseLeakyReLU(MultiArgsSurrogateFunctionBase, spike=piecewise_leaky_r
         self.w = w
         self.c = c
 
-    def surrogate_params(self) -> tuple[Any, ...]:
-        return (self.w, self.c)
-
     @staticmethod
     def primitive_function(x: torch.Tensor, w: float, c: float) -> torch.Tensor:
         middle = x / (2 * w) + 0.5
         return torch.where(x < -w, c * x + c * w, torch.where(x > w, c * x - c * w + 1.0, middle))
-
-    def extra_repr(self) -> str:
-        return f"w={self.w}, c={self.c}, spiking={self.spiking}"
 
 
 class SquarewaveFourierSeries(MultiArgsSurrogateFunctionBase, spike=squarewave_fourier_series):
@@ -524,6 +534,8 @@ class SquarewaveFourierSeries(MultiArgsSurrogateFunctionBase, spike=squarewave_f
         spiking: Heaviside forward (``True``) or the series (``False``).
     """
 
+    param_names = ("n", "T_period")
+
     def __init__(self, n: int = 2, T_period: float = 8, spiking: bool = True) -> None:
         if isinstance(n, bool) or not isinstance(n, int):
             raise TypeError(f"SquarewaveFourierSeries: n must be an int, got {n!r}")
@@ -533,9 +545,6 @@ class SquarewaveFourierSeries(MultiArgsSurrogateFunctionBase, spike=squarewave_f
         self.n = n
         self.T_period = T_period
 
-    def surrogate_params(self) -> tuple[Any, ...]:
-        return (self.n, self.T_period)
-
     @staticmethod
     def primitive_function(x: torch.Tensor, n: int, T_period: float) -> torch.Tensor:
         omega = 2 * math.pi / T_period
@@ -543,9 +552,6 @@ class SquarewaveFourierSeries(MultiArgsSurrogateFunctionBase, spike=squarewave_f
         for i in range(1, n):
             total = total + torch.sin((2 * i - 1) * omega * x) / (2 * i - 1)
         return 0.5 + 2 / math.pi * total
-
-    def extra_repr(self) -> str:
-        return f"n={self.n}, T_period={self.T_period}, spiking={self.spiking}"
 
 
 class S2NN(MultiArgsSurrogateFunctionBase, spike=s2nn):
@@ -559,21 +565,17 @@ class S2NN(MultiArgsSurrogateFunctionBase, spike=s2nn):
         spiking: Heaviside forward (``True``) or the primitive (``False``).
     """
 
+    param_names = ("alpha", "beta")
+
     def __init__(self, alpha: float = 4.0, beta: float = 1.0, spiking: bool = True) -> None:
         super().__init__(spiking)
         self.alpha = alpha
         self.beta = beta
 
-    def surrogate_params(self) -> tuple[Any, ...]:
-        return (self.alpha, self.beta)
-
     @staticmethod
     def primitive_function(x: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
         tail = beta * torch.log((x + 1.0).abs() + 1e-5) + 0.5
         return torch.where(x < 0, torch.sigmoid(alpha * x), tail)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, beta={self.beta}, spiking={self.spiking}"
 
 
 class QPseudoSpike(SurrogateFunctionBase, spike=q_pseudo_spike):
@@ -608,20 +610,16 @@ class LeakyKReLU(MultiArgsSurrogateFunctionBase, spike=leaky_k_relu, backward=Tr
         k: slope for ``x >= 0``.
     """
 
+    param_names = ("leak", "k")
+
     def __init__(self, spiking: bool = True, leak: float = 0.0, k: float = 1.0) -> None:
         super().__init__(spiking)
         self.leak = leak
         self.k = k
 
-    def surrogate_params(self) -> tuple[Any, ...]:
-        return (self.leak, self.k)
-
     @staticmethod
     def primitive_function(x: torch.Tensor, leak: float, k: float) -> torch.Tensor:
         return torch.where(x >= 0, k * x, leak * x)
-
-    def extra_repr(self) -> str:
-        return f"leak={self.leak}, k={self.k}, spiking={self.spiking}"
 
 
 class FakeNumericalGradient(SurrogateFunctionBase, spike=fake_numerical_gradient, backward=True):
