@@ -20,7 +20,15 @@ from torch.autograd.function import once_differentiable
 
 from .cells import CellConfig, IzhikevichConfig
 from .fused_cells import cell_multi_step, izhikevich_multi_step
-from .triton_kernel import BLOCK, SURROGATE_IDS, _reset, _reset_slope, _surrogate_derivative
+from .triton_kernel import (
+    BLOCK,
+    SURROGATE_IDS,
+    _fire_and_store,
+    _initial_grad_v,
+    _reset,
+    _reset_slope,
+    _surrogate_derivative,
+)
 
 CELL_IDS = {"qif": 0, "eif": 1, "klif": 2}
 
@@ -60,12 +68,7 @@ def _cell_forward_kernel(
     for t in range(T):
         x = tl.load(x_ptr + t * M + offsets, mask=mask, other=0.0).to(tl.float32)
         h = _charge(x, v, p0, p1, p2, p3, CELL)
-        spike = (h >= v_th).to(tl.float32)
-        v = _reset(h, spike, v_th, v_reset, HARD)
-        tl.store(s_ptr + t * M + offsets, spike.to(s_ptr.dtype.element_ty), mask=mask)
-        tl.store(h_ptr + t * M + offsets, h, mask=mask)
-        if STORE_V:
-            tl.store(v_ptr + t * M + offsets, v.to(v_ptr.dtype.element_ty), mask=mask)
+        v = _fire_and_store(h, v_th, v_reset, s_ptr, h_ptr, v_ptr, t * M + offsets, mask, HARD, STORE_V)
     if not STORE_V:
         tl.store(v_ptr + offsets, v.to(v_ptr.dtype.element_ty), mask=mask)
 
@@ -78,9 +81,7 @@ def _cell_backward_kernel(
 ):  # fmt: skip
     offsets = tl.program_id(0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
     mask = offsets < M
-    grad_v = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
-    if HAS_GV and not STORE_V:
-        grad_v = tl.load(gv_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+    grad_v = _initial_grad_v(gv_ptr, offsets, mask, HAS_GV, STORE_V, BLOCK_SIZE)
     v0 = tl.load(v0_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
     grad_k = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
     for i in range(T):
@@ -217,9 +218,7 @@ def _izhikevich_backward_kernel(
 ):  # fmt: skip
     offsets = tl.program_id(0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
     mask = offsets < M
-    grad_v = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
-    if HAS_GV and not STORE_V:
-        grad_v = tl.load(gv_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+    grad_v = _initial_grad_v(gv_ptr, offsets, mask, HAS_GV, STORE_V, BLOCK_SIZE)
     grad_w = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
     if HAS_GW:
         grad_w = tl.load(gw_ptr + offsets, mask=mask, other=0.0).to(tl.float32)

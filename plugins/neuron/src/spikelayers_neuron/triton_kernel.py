@@ -51,6 +51,29 @@ def _reset_slope(h, sg, v_th, v_reset, HARD: tl.constexpr, DETACH: tl.constexpr,
 
 
 @triton.jit
+def _fire_and_store(h, v_th, v_reset, s_ptr, h_ptr, v_ptr, at, mask, HARD: tl.constexpr, STORE_V: tl.constexpr):
+    """Fire and reset from the charged ``h``; store the spike and ``h`` (and ``v`` with
+    ``STORE_V``) at the flat positions ``at``; return ``v``."""
+    spike = (h >= v_th).to(tl.float32)
+    v = _reset(h, spike, v_th, v_reset, HARD)
+    tl.store(s_ptr + at, spike.to(s_ptr.dtype.element_ty), mask=mask)
+    tl.store(h_ptr + at, h, mask=mask)
+    if STORE_V:
+        tl.store(v_ptr + at, v.to(v_ptr.dtype.element_ty), mask=mask)
+    return v
+
+
+@triton.jit
+def _initial_grad_v(gv_ptr, offsets, mask, HAS_GV: tl.constexpr, STORE_V: tl.constexpr, BLOCK_SIZE: tl.constexpr):
+    """The gradient of the final ``v`` that the backward sweep starts from (zero unless only
+    the final ``v`` is returned and it has a gradient)."""
+    grad_v = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
+    if HAS_GV and not STORE_V:
+        grad_v = tl.load(gv_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+    return grad_v
+
+
+@triton.jit
 def _forward_kernel(
     x_ptr, v0_ptr, s_ptr, h_ptr, v_ptr, k, v_th, v_reset, v_rest, T, M,
     KIND_IF: tl.constexpr, DECAY_INPUT: tl.constexpr, HARD: tl.constexpr, STORE_V: tl.constexpr,
@@ -67,12 +90,7 @@ def _forward_kernel(
             h = v + (x + v_rest - v) * k
         else:
             h = v - (v - v_rest) * k + x
-        spike = (h >= v_th).to(tl.float32)
-        v = _reset(h, spike, v_th, v_reset, HARD)
-        tl.store(s_ptr + t * M + offsets, spike.to(s_ptr.dtype.element_ty), mask=mask)
-        tl.store(h_ptr + t * M + offsets, h, mask=mask)
-        if STORE_V:
-            tl.store(v_ptr + t * M + offsets, v.to(v_ptr.dtype.element_ty), mask=mask)
+        v = _fire_and_store(h, v_th, v_reset, s_ptr, h_ptr, v_ptr, t * M + offsets, mask, HARD, STORE_V)
     if not STORE_V:
         tl.store(v_ptr + offsets, v.to(v_ptr.dtype.element_ty), mask=mask)
 
@@ -105,9 +123,7 @@ def _backward_kernel(
     else:
         carry = 1.0 - k
         scale_x = k if DECAY_INPUT else 1.0
-    grad_v = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
-    if HAS_GV and not STORE_V:
-        grad_v = tl.load(gv_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+    grad_v = _initial_grad_v(gv_ptr, offsets, mask, HAS_GV, STORE_V, BLOCK_SIZE)
     grad_k = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
     v0 = tl.load(v0_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
     for i in range(T):
