@@ -10,6 +10,7 @@ from spikelayers import functional, layer
 from spikelayers.base import MemoryModule
 from spikelayers.testing import assert_close
 from spikelayers_norm.bntt import batch_norm_through_time, batch_norm_through_time_reference
+from spikelayers_norm.bntt_cases import randomise_steps
 
 SHAPES = {1: [(5, 3), (5, 3, 4)], 2: [(5, 3, 4, 2)], 3: [(5, 3, 2, 3, 2)]}
 CONFIGS = [
@@ -21,15 +22,7 @@ CONFIGS = [
 
 
 def build(dims, T=4, **kwargs):
-    bntt = getattr(layer, f"BatchNormThroughTime{dims}d")(T, 3, **kwargs).double()
-    with torch.no_grad():
-        for norm in bntt.bn_list:
-            if norm.weight is not None:
-                norm.weight.uniform_(0.5, 1.5)
-            if norm.running_mean is not None:
-                norm.running_mean.normal_(0.0, 0.5)
-                norm.running_var.uniform_(0.5, 2.0)
-    return bntt
+    return randomise_steps(getattr(layer, f"BatchNormThroughTime{dims}d")(T, 3, **kwargs).double())
 
 
 def buffers(module):

@@ -18,19 +18,24 @@ T = 4
 BENCH_SIZES: dict[str, tuple[int, ...]] = {"small": (8, 4, 16, 8, 8), "large": (8, 32, 64, 32, 32)}
 
 
+def randomise_steps(layer: nn.Module) -> nn.Module:
+    """Draw every step's scale and running statistics of a BNTT ``layer`` (in place) so that
+    they differ; returns ``layer``."""
+    with torch.no_grad():
+        for norm in layer.bn_list:
+            if norm.weight is not None:
+                norm.weight.uniform_(0.5, 1.5)
+            if norm.running_mean is not None:
+                norm.running_mean.normal_(0.0, 0.5)
+                norm.running_var.uniform_(0.5, 2.0)
+    return layer
+
+
 def _randomised(factory: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
     """Wrap ``factory`` so that every step's scale and running statistics differ."""
 
     def build() -> nn.Module:
-        layer = factory()
-        with torch.no_grad():
-            for norm in layer.bn_list:
-                if norm.weight is not None:
-                    norm.weight.uniform_(0.5, 1.5)
-                if norm.running_mean is not None:
-                    norm.running_mean.normal_(0.0, 0.5)
-                    norm.running_var.uniform_(0.5, 2.0)
-        return layer
+        return randomise_steps(factory())
 
     return build
 
