@@ -13,6 +13,9 @@ they return their input unchanged. An empty sequence (``T = 0``) gives an empty 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 import torch
 from torch import nn
 
@@ -84,7 +87,10 @@ def bin_sum(x_seq: torch.Tensor, num_slots: int) -> torch.Tensor:
 
 
 class _SlotLayer(MultiStepModule, nn.Module):
-    """The constructor, activation rule and input check shared by both layers."""
+    """The constructor, activation rule, input check and forward shared by both layers;
+    each sets ``convert(x_seq, num_slots)``."""
+
+    convert: ClassVar[Callable[[torch.Tensor, int], torch.Tensor]]
 
     def __init__(self, num_slots: int, always_convert: bool = False) -> None:
         super().__init__()
@@ -105,6 +111,13 @@ class _SlotLayer(MultiStepModule, nn.Module):
                 f"{type(self).__name__} expects input [T, N, *] (at least 2-D), got shape {tuple(x_seq.shape)}"
             )
 
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """``convert(x_seq, num_slots)`` when :meth:`active`, else ``x_seq`` unchanged."""
+        if not self.active():
+            return x_seq
+        self._check(x_seq)
+        return self.convert(x_seq, self.num_slots)
+
     def extra_repr(self) -> str:
         return f"num_slots={self.num_slots}, always_convert={self.always_convert}, step_mode={self.step_mode}"
 
@@ -124,11 +137,7 @@ class SpikeCountToBinary(_SlotLayer):
         always_convert: convert in training mode too.
     """
 
-    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        if not self.active():
-            return x_seq
-        self._check(x_seq)
-        return count_to_slots(x_seq, self.num_slots)
+    convert = staticmethod(count_to_slots)
 
 
 class TemporalBinSum(_SlotLayer):
@@ -144,8 +153,4 @@ class TemporalBinSum(_SlotLayer):
         always_convert: sum in training mode too.
     """
 
-    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        if not self.active():
-            return x_seq
-        self._check(x_seq)
-        return bin_sum(x_seq, self.num_slots)
+    convert = staticmethod(bin_sum)
