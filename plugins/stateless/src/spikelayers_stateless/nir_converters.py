@@ -77,8 +77,8 @@ def export_conv1d(layer: Conv1d, context: ExportContext) -> nir.Conv1d:
     )
 
 
-def export_conv2d(layer: Conv2d, context: ExportContext) -> nir.Conv2d:
-    weight = _conv_checks(layer, context)
+def conv2d_node(layer: nn.Conv2d, weight: np.ndarray, bias: np.ndarray, context: ExportContext) -> nir.Conv2d:
+    """The NIR ``Conv2d`` of a 2-D convolution ``layer`` with the given ``weight`` and ``bias``."""
     return nir.Conv2d(
         input_shape=tuple(int(size) for size in context.input_shape[-2:]),
         weight=weight,
@@ -86,8 +86,13 @@ def export_conv2d(layer: Conv2d, context: ExportContext) -> nir.Conv2d:
         padding=layer.padding if isinstance(layer.padding, str) else tuple(layer.padding),
         dilation=tuple(layer.dilation),
         groups=layer.groups,
-        bias=_conv_bias(layer, weight),
+        bias=bias,
     )
+
+
+def export_conv2d(layer: Conv2d, context: ExportContext) -> nir.Conv2d:
+    weight = _conv_checks(layer, context)
+    return conv2d_node(layer, weight, _conv_bias(layer, weight), context)
 
 
 def export_avg_pool_2d(layer: AvgPool2d, context: ExportContext) -> nir.AvgPool2d:

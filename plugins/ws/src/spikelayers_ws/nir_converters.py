@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from spikelayers_nir.api import ExportContext
+from spikelayers_stateless.nir_converters import conv2d_node
 
 from .conv import WSConv2d
 from .linear import WSLinear
@@ -28,15 +29,7 @@ def export_ws_conv2d(layer: WSConv2d, context: ExportContext) -> nir.Conv2d:
     bias = (
         layer.bias.detach().cpu().numpy().copy() if layer.bias is not None else np.zeros(weight.shape[0], weight.dtype)
     )
-    return nir.Conv2d(
-        input_shape=tuple(int(size) for size in context.input_shape[-2:]),
-        weight=weight,
-        stride=tuple(layer.stride),
-        padding=layer.padding if isinstance(layer.padding, str) else tuple(layer.padding),
-        dilation=tuple(layer.dilation),
-        groups=layer.groups,
-        bias=bias,
-    )
+    return conv2d_node(layer, weight, bias, context)
 
 
 def export_ws_linear(layer: WSLinear, context: ExportContext) -> nir.NIRNode:
