@@ -95,6 +95,28 @@ def _reset_into(h: torch.Tensor, spike: torch.Tensor, config: Any, out: torch.Te
     return v.add_(spike, alpha=config.v_reset) if config.v_reset != 0.0 else v
 
 
+def _fire_into(
+    h: torch.Tensor,
+    config: Any,
+    t: int,
+    spikes: torch.Tensor,
+    v_seq: torch.Tensor | None,
+    same: bool,
+    scratch: torch.Tensor,
+    v_buffer: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step ``t``'s spike and reset ``(spike, v)`` ``[N, *]`` from ``h``, stored in ``spikes[t]``
+    (and ``v_seq[t]``); written there directly when the compute dtype is the output's
+    (``same``), else through ``scratch`` and ``v_buffer``."""
+    spike = torch.ge(h, config.v_threshold, out=spikes[t] if same else scratch)
+    if not same:
+        spikes[t] = spike
+    v = _reset_into(h, spike, config, v_seq[t] if v_seq is not None and same else v_buffer)
+    if v_seq is not None and not same:
+        v_seq[t] = v
+    return spike, v
+
+
 class FusedCellFunction(torch.autograd.Function):
     """``(x_seq [T, N, *], v0 [N, *], k, config) -> (spike_seq, v_seq [T, N, *] or v_T [N, *])``."""
 
@@ -114,12 +136,7 @@ class FusedCellFunction(torch.autograd.Function):
         for t in range(x_seq.shape[0]):
             x = x_seq[t] if same else x_seq[t].to(dtype)
             h = _charge_into(x, v, k_value, config, torch.empty_like(v), scratch)
-            spike = torch.ge(h, config.v_threshold, out=spikes[t] if same else scratch)
-            if not same:
-                spikes[t] = spike
-            v = _reset_into(h, spike, config, v_seq[t] if v_seq is not None and same else v_buffer)
-            if v_seq is not None and not same:
-                v_seq[t] = v
+            _, v = _fire_into(h, config, t, spikes, v_seq, same, scratch, v_buffer)
             h_steps.append(h)
         ctx.config, ctx.k_value, ctx.h_steps = config, k_value, h_steps
         ctx.dtypes = (x_seq.dtype, v0.dtype, None if k is None else k.dtype)
@@ -270,12 +287,7 @@ class FusedIzhikevichFunction(torch.autograd.Function):
             w = torch.mul(w, 1.0 - 1.0 / c.tau_w, out=w_buffer).add_(h, alpha=c.a / c.tau_w)
             if c.a * c.v_rest != 0.0:
                 w.add_(-c.a * c.v_rest / c.tau_w)
-            spike = torch.ge(h, c.v_threshold, out=spikes[t] if same else scratch)
-            if not same:
-                spikes[t] = spike
-            v = _reset_into(h, spike, c, v_seq[t] if v_seq is not None and same else v_buffer)
-            if v_seq is not None and not same:
-                v_seq[t] = v
+            spike, v = _fire_into(h, c, t, spikes, v_seq, same, scratch, v_buffer)
             if c.b != 0.0:
                 w.add_(spike, alpha=c.b)
             h_steps.append(h)
