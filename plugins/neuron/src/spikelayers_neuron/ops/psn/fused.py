@@ -18,17 +18,18 @@ from torch.autograd.function import once_differentiable
 
 from spikelayers.kernels import reference_under_torch_func
 
-from ..precision import compute_dtype
 from ...surrogate import fused_derivative
+from ..precision import compute_dtype
 from ..surrogate_derivative import surrogate_derivative_
 from .reference import psn_reference
 
 Surrogate = Callable[[torch.Tensor], torch.Tensor]
 
 
-#: Elements of the ``[T, columns]`` tile the kernels work on at a time (1 MiB in float32):
-#: small enough to stay in cache between the product, the surrogate and the gradients.
-TILE_ELEMENTS = 1 << 18
+#: Elements of the ``[T, width]`` tile the kernels work on at a time (16 MiB in float32):
+#: small enough to stay in a last-level cache between the product, the surrogate and the
+#: gradients, large enough that a block's dozen operations (each a parallel region) stay few.
+TILE_ELEMENTS = 1 << 22
 
 
 def _column_blocks(T: int, M: int) -> range:
@@ -43,14 +44,15 @@ def _block_width(T: int, M: int) -> int:
 class PSNFunction(torch.autograd.Function):
     """``(x [T, M], weight [T, T], bias [T, 1] or [], surrogate) -> surrogate(bias + weight @ x)``.
 
-    Both passes walk ``x`` in column blocks ``[T, width]`` that stay in cache: the forward
-    writes each block's charge ``h`` into one reused tile and its spikes into the output;
-    the backward recomputes ``h`` there (saving ``x`` rather than ``h``), turns it into
-    ``dL/dh = surrogate'(h) * dL/ds`` in place, writes ``dL/dx = weight^T dL/dh`` into its
-    columns of the input gradient and accumulates ``dL/dweight += dL/dh x^T`` and
-    ``dL/dbias``. So every ``[T, M]`` tensor is read or written once per pass and the only
-    ``[T, M]`` allocations are the spikes and the input gradient: the same numbers as
-    autograd through :func:`torch.addmm` and the surrogate, with far less memory traffic.
+    Both passes walk ``x`` in column blocks ``[T, width]`` (:data:`TILE_ELEMENTS`) that
+    stay in cache: the forward writes each block's charge ``h`` into one reused tile and
+    its spikes into the output; the backward recomputes ``h`` there (saving ``x`` rather
+    than ``h``), turns it into ``dL/dh = surrogate'(h) * dL/ds`` in place, writes
+    ``dL/dx = weight^T dL/dh`` into its columns of the input gradient and accumulates
+    ``dL/dweight += dL/dh x^T`` and ``dL/dbias``. So every ``[T, M]`` tensor is read or
+    written once per pass and the only ``[T, M]`` allocations are the spikes and the input
+    gradient: the same numbers as autograd through :func:`torch.addmm` and the surrogate,
+    with far less memory traffic.
     """
 
     @staticmethod
