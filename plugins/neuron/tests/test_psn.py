@@ -11,7 +11,6 @@ import torch
 from spikelayers.errors import StateShapeError
 from spikelayers.functional import reset_net
 from spikelayers.testing import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, assert_close, kernel_tolerance
-from spikelayers_neuron.ops.psn import fused
 from spikelayers_neuron.ops.psn.fused import (
     masked_weight,
     psn_multi_step,
@@ -323,20 +322,4 @@ def test_any_elementwise_surrogate_module_works():
         [weight, bias],
         torch.float32,
         "PSN with a plain-module surrogate",
-    )
-
-
-@pytest.mark.parametrize("surrogate", [ATan(), SoftStep()], ids=["in-place derivative", "autograd derivative"])
-def test_fast_path_in_several_column_blocks_matches_the_reference(monkeypatch, surrogate):
-    """Tiles narrower than the flattened step (with a partial last block) give the reference's numbers."""
-    monkeypatch.setattr(fused, "TILE_ELEMENTS", 7 * 5)  # blocks of 5 columns of 12
-    torch.manual_seed(0)
-    weight, bias = torch.randn(7, 7), torch.randn(7, 1)
-    _assert_matches(
-        lambda x, w, b: psn_multi_step(x, w, b, surrogate),
-        lambda x, w, b: psn_reference(x, w, b, surrogate),
-        _sequence(7, torch.float32),
-        [weight, bias],
-        torch.float32,
-        "PSN in blocks of 5 columns",
     )

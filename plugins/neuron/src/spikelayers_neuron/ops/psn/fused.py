@@ -26,33 +26,15 @@ from .reference import psn_reference
 Surrogate = Callable[[torch.Tensor], torch.Tensor]
 
 
-#: Elements of the ``[T, width]`` tile the kernels work on at a time (16 MiB in float32):
-#: small enough to stay in a last-level cache between the product, the surrogate and the
-#: gradients, large enough that a block's dozen operations (each a parallel region) stay few.
-TILE_ELEMENTS = 1 << 22
-
-
-def _column_blocks(T: int, M: int) -> range:
-    """The first columns of the ``[T, width]`` blocks that tile ``[T, M]`` (``width`` from :data:`TILE_ELEMENTS`)."""
-    return range(0, M, _block_width(T, M))
-
-
-def _block_width(T: int, M: int) -> int:
-    return max(1, min(M, TILE_ELEMENTS // max(T, 1)))
-
-
 class PSNFunction(torch.autograd.Function):
     """``(x [T, M], weight [T, T], bias [T, 1] or [], surrogate) -> surrogate(bias + weight @ x)``.
 
-    Both passes walk ``x`` in column blocks ``[T, width]`` (:data:`TILE_ELEMENTS`) that
-    stay in cache: the forward writes each block's charge ``h`` into one reused tile and
-    its spikes into the output; the backward recomputes ``h`` there (saving ``x`` rather
-    than ``h``), turns it into ``dL/dh = surrogate'(h) * dL/ds`` in place, writes
-    ``dL/dx = weight^T dL/dh`` into its columns of the input gradient and accumulates
-    ``dL/dweight += dL/dh x^T`` and ``dL/dbias``. So every ``[T, M]`` tensor is read or
-    written once per pass and the only ``[T, M]`` allocations are the spikes and the input
-    gradient: the same numbers as autograd through :func:`torch.addmm` and the surrogate,
-    with far less memory traffic.
+    Writes the spikes of a Heaviside surrogate (see
+    :func:`~spikelayers_neuron.surrogate.fused_derivative`) straight into the output in one
+    pass. Saves the charge ``h`` and, in the backward, turns a copy of it into
+    ``dL/dh = surrogate'(h) * dL/ds`` in place, then ``dL/dx = weight^T dL/dh``,
+    ``dL/dweight = dL/dh x^T`` and ``dL/dbias`` its sum: the same numbers as autograd
+    through :func:`torch.addmm` and the surrogate, with fewer temporaries.
     """
 
     @staticmethod
@@ -60,47 +42,24 @@ class PSNFunction(torch.autograd.Function):
         ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate
     ) -> torch.Tensor:
         """The spikes of the whole sequence (see the class)."""
-        T, M = x.shape
-        spikes = torch.empty_like(x, memory_format=torch.contiguous_format)
-        tile = x.new_empty(T, _block_width(T, M))
-        heaviside = fused_derivative(surrogate) is not None
-        for start in _column_blocks(T, M):
-            x_block = x[:, start : start + tile.shape[1]]
-            h = torch.mm(weight, x_block, out=tile[:, : x_block.shape[1]]).add_(bias)
-            if heaviside:
-                torch.ge(h, 0.0, out=spikes[:, start : start + h.shape[1]])
-            else:
-                spikes[:, start : start + h.shape[1]].copy_(surrogate(h))
+        h = torch.addmm(bias, weight, x)
         ctx.surrogate = surrogate
         ctx.bias_shape = bias.shape
-        ctx.save_for_backward(x, weight, bias)
-        return spikes
+        ctx.save_for_backward(x, weight, h)
+        if fused_derivative(surrogate) is not None:  # a Heaviside forward: one pass, no boolean temporary
+            return torch.ge(h, 0.0, out=torch.empty_like(h))
+        return surrogate(h)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_spike: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         """The gradients of the inputs that need one (``None`` for the others)."""
-        x, weight, bias = ctx.saved_tensors
-        needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
-        T, M = x.shape
-        tile = x.new_empty(T, _block_width(T, M))
-        grad_x = torch.empty_like(x, memory_format=torch.contiguous_format) if needs_x else None
-        grad_weight = torch.zeros_like(weight) if needs_weight else None
-        grad_bias = x.new_zeros(T, 1) if needs_bias else None
-        weight_t = weight.t()
-        for start in _column_blocks(T, M):
-            columns = slice(start, start + tile.shape[1])
-            x_block = x[:, columns]
-            h = torch.mm(weight, x_block, out=tile[:, : x_block.shape[1]]).add_(bias)
-            grad_h = surrogate_derivative_(ctx.surrogate, h).mul_(grad_spike[:, columns])
-            if grad_x is not None:
-                torch.mm(weight_t, grad_h, out=grad_x[:, columns])
-            if grad_weight is not None:
-                grad_weight.addmm_(grad_h, x_block.t())
-            if grad_bias is not None:
-                grad_bias.add_(grad_h.sum(1, keepdim=True))
-        if grad_bias is not None:
-            grad_bias = grad_bias.sum_to_size(ctx.bias_shape)
+        x, weight, h = ctx.saved_tensors
+        grad_h = surrogate_derivative_(ctx.surrogate, h.clone()).mul_(grad_spike)
+        needs = ctx.needs_input_grad
+        grad_x = weight.t().mm(grad_h) if needs[0] else None
+        grad_weight = grad_h.mm(x.t()) if needs[1] else None
+        grad_bias = grad_h.sum(1, keepdim=True).sum_to_size(ctx.bias_shape) if needs[2] else None
         return grad_x, grad_weight, grad_bias, None
 
 
