@@ -18,6 +18,7 @@ from torch.autograd.function import once_differentiable
 
 from spikelayers.kernels import reference_under_torch_func
 
+from ...surrogate import fused_derivative
 from ..precision import compute_dtype
 from ..surrogate_derivative import surrogate_derivative_
 from .reference import psn_reference
@@ -28,7 +29,9 @@ Surrogate = Callable[[torch.Tensor], torch.Tensor]
 class PSNFunction(torch.autograd.Function):
     """``(x [T, M], weight [T, T], bias [T, 1] or [], surrogate) -> surrogate(bias + weight @ x)``.
 
-    Saves the charge ``h`` and, in the backward, turns a copy of it into
+    Writes the spikes of a Heaviside surrogate (see
+    :func:`~spikelayers_neuron.surrogate.fused_derivative`) straight into the output in one
+    pass. Saves the charge ``h`` and, in the backward, turns a copy of it into
     ``dL/dh = surrogate'(h) * dL/ds`` in place, then ``dL/dx = weight^T dL/dh``,
     ``dL/dweight = dL/dh x^T`` and ``dL/dbias`` its sum: the same numbers as autograd
     through :func:`torch.addmm` and the surrogate, with fewer temporaries.
@@ -43,6 +46,8 @@ class PSNFunction(torch.autograd.Function):
         ctx.surrogate = surrogate
         ctx.bias_shape = bias.shape
         ctx.save_for_backward(x, weight, h)
+        if fused_derivative(surrogate) is not None:  # a Heaviside forward: one pass, no boolean temporary
+            return torch.ge(h, 0.0, out=torch.empty_like(h))
         return surrogate(h)
 
     @staticmethod
