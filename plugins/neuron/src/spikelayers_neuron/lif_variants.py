@@ -9,9 +9,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from spikelayers import validators
+
 from .base import DEFAULT_SURROGATE, BaseNode, float_input
 from .cells import CellConfig
-from .node import LIFNode, check_tau
+from .node import LIFNode
 
 
 class LIAFNode(LIFNode):
@@ -86,7 +88,7 @@ class KLIFNode(BaseNode):
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
-        check_tau(self, "tau", tau)
+        validators.tau(type(self).__name__, tau, "tau")
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
         self.scale_reset = scale_reset
         self.tau = float(tau)

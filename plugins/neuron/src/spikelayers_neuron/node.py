@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from spikelayers import validators
+
 from .base import DEFAULT_SURROGATE, AdaptBaseNode, BaseNode, SimpleBaseNode
 from .dynamics import NeuronConfig
 
@@ -134,7 +136,7 @@ class LIFNode(_ChargeFireResetNode):
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
-        check_tau(self, "tau", tau)
+        validators.tau(type(self).__name__, tau, "tau")
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
         self.tau = float(tau)
         self.decay_input = decay_input
@@ -215,7 +217,7 @@ class ParametricLIFNode(_ChargeFireResetNode):
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
-        check_tau(self, "init_tau", init_tau)
+        validators.tau(type(self).__name__, init_tau, "init_tau")
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
         self.decay_input = decay_input
         self.w = nn.Parameter(torch.tensor(-math.log(init_tau - 1.0)))
@@ -240,11 +242,3 @@ class ParametricLIFNode(_ChargeFireResetNode):
         with torch.no_grad():
             tau = 1.0 / self.w.sigmoid().item()
         return f"{super().extra_repr()}, tau={tau:.4g}, decay_input={self.decay_input}"
-
-
-def check_tau(module: nn.Module, name: str, tau: Any) -> None:
-    """Raise unless ``tau`` is a real number greater than 1 (an int means the same number)."""
-    if isinstance(tau, bool) or not isinstance(tau, (int, float)):
-        raise TypeError(f"{type(module).__name__}: {name} must be a real number, got {tau!r}")
-    if not tau > 1.0:
-        raise ValueError(f"{type(module).__name__}: {name} must be greater than 1, got {tau!r}")

@@ -14,9 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from spikelayers import validators
+
 from .base import DEFAULT_SURROGATE, AdaptBaseNode, BaseNode
 from .cells import CellConfig, IzhikevichConfig
-from .node import check_tau
 
 
 def _check_positive(module: nn.Module, name: str, value: float) -> None:
@@ -53,7 +54,8 @@ class _CellNode(BaseNode):
         )
 
     def cell_params(self) -> tuple[float, ...]:
-        raise NotImplementedError
+        """The cell's parameters after the shared ones, in the order its kernel reads them."""
+        raise NotImplementedError(f"{type(self).__name__} must define cell_params()")
 
     def _fused_forward(self, kernel: Callable[..., Any], x_seq: torch.Tensor, store_v_seq: bool) -> torch.Tensor:
         x_seq, v0 = self._potential(x_seq)
@@ -99,7 +101,7 @@ class QIFNode(_CellNode):
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
-        check_tau(self, "tau", tau)
+        validators.tau(type(self).__name__, tau, "tau")
         _check_reset_order(self, v_threshold, v_reset, v_rest)
         _check_positive(self, "a0", a0)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
@@ -156,7 +158,7 @@ class EIFNode(_CellNode):
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
-        check_tau(self, "tau", tau)
+        validators.tau(type(self).__name__, tau, "tau")
         _check_reset_order(self, v_threshold, v_reset, v_rest)
         _check_positive(self, "delta_T", delta_T)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
@@ -223,7 +225,7 @@ class IzhikevichNode(AdaptBaseNode):
         backend: str = "torch",
         store_v_seq: bool = False,
     ) -> None:
-        check_tau(self, "tau", tau)
+        validators.tau(type(self).__name__, tau, "tau")
         _check_positive(self, "a0", a0)
         super().__init__(
             v_threshold,

@@ -231,7 +231,7 @@ class _SurrogateMixin:
 
     def surrogate_params(self) -> tuple[Any, ...]:
         """The parameters passed after ``x`` to ``spiking_function``/``primitive_function``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define surrogate_params()")
 
     def primitive(self, x: torch.Tensor) -> torch.Tensor:
         """The smooth primitive ``g(x)`` ``[*] -> [*]`` with this module's parameters."""

@@ -27,6 +27,16 @@ class _StepMaxUnpool(StepModule):
 
     layout: ClassVar[Layout]
 
+    def __init__(
+        self,
+        kernel_size: _IntOrTuple,
+        stride: _IntOrTuple | None = None,
+        padding: _IntOrTuple = 0,
+        step_mode: str = "s",
+    ) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.step_mode = step_mode
+
     def forward(self, x: torch.Tensor, indices: torch.Tensor, output_size: Sequence[int] | None = None) -> torch.Tensor:
         """``[N, C, *]`` in ``'s'``; ``[T, N, C, *]`` in ``'m'`` (``indices`` shaped like ``x``)."""
         multi_step = self.step_mode == "m"
@@ -55,16 +65,6 @@ class MaxUnpool1d(_StepMaxUnpool, nn.MaxUnpool1d):
 
     layout = spatial_layout(1)
 
-    def __init__(
-        self,
-        kernel_size: _IntOrTuple,
-        stride: _IntOrTuple | None = None,
-        padding: _IntOrTuple = 0,
-        step_mode: str = "s",
-    ) -> None:
-        super().__init__(kernel_size, stride, padding)
-        self.step_mode = step_mode
-
 
 class MaxUnpool2d(_StepMaxUnpool, nn.MaxUnpool2d):
     """:class:`torch.nn.MaxUnpool2d` with step modes.
@@ -79,16 +79,6 @@ class MaxUnpool2d(_StepMaxUnpool, nn.MaxUnpool2d):
 
     layout = spatial_layout(2)
 
-    def __init__(
-        self,
-        kernel_size: _IntOrTuple,
-        stride: _IntOrTuple | None = None,
-        padding: _IntOrTuple = 0,
-        step_mode: str = "s",
-    ) -> None:
-        super().__init__(kernel_size, stride, padding)
-        self.step_mode = step_mode
-
 
 class MaxUnpool3d(_StepMaxUnpool, nn.MaxUnpool3d):
     """:class:`torch.nn.MaxUnpool3d` with step modes.
@@ -102,13 +92,3 @@ class MaxUnpool3d(_StepMaxUnpool, nn.MaxUnpool3d):
     """
 
     layout = spatial_layout(3)
-
-    def __init__(
-        self,
-        kernel_size: _IntOrTuple,
-        stride: _IntOrTuple | None = None,
-        padding: _IntOrTuple = 0,
-        step_mode: str = "s",
-    ) -> None:
-        super().__init__(kernel_size, stride, padding)
-        self.step_mode = step_mode
