@@ -1,0 +1,29 @@
+"""Column blocks: how the CPU kernels keep the working set of a recurrence in cache.
+
+A neuron's recurrence over ``T`` is element-wise across neurons, so a sequence
+``[T, M]`` (``M`` neurons) splits into column blocks ``[T, a:b]`` that are computed
+independently. Run step by step over all ``M`` neurons, every element-wise operation
+streams a whole step (tens of MiB at typical sizes) through memory; run block by block,
+the block's potentials, scratch buffers and surrogate terms stay in the cache and only
+the inputs, outputs and saved tensors touch memory. On other devices one block covers
+everything (their kernels need no blocking).
+"""
+
+from __future__ import annotations
+
+import torch
+
+CPU_BLOCK_BYTES = 2 * 2**20
+"""Bytes of one tensor row of a CPU column block (a few such rows fit the last-level cache)."""
+
+_ALIGN = 64
+"""Block boundaries fall on multiples of this many elements (whole cache lines)."""
+
+
+def column_blocks(columns: int, element_size: int, device: torch.device | str) -> list[slice]:
+    """Slices covering ``range(columns)``: blocks of at most :data:`CPU_BLOCK_BYTES` per row
+    on CPU, one slice elsewhere (and for ``columns == 0``, one empty slice)."""
+    if torch.device(device).type != "cpu" or columns == 0:
+        return [slice(0, columns)]
+    width = max(_ALIGN, CPU_BLOCK_BYTES // max(element_size, 1) // _ALIGN * _ALIGN)
+    return [slice(start, min(start + width, columns)) for start in range(0, columns, width)]
