@@ -8,6 +8,7 @@ import torch
 from spikelayers.testing import assert_close
 from spikelayers_neuron.dynamics import NeuronConfig
 from spikelayers_neuron.fused import FusedNeuronFunction, neuron_multi_step
+from spikelayers_neuron.ops import blocks
 from spikelayers_neuron.reference import reference_multi_step
 from spikelayers_neuron.surrogate import ATan, PiecewiseQuadratic, Sigmoid, SurrogateFunctionBase
 
@@ -113,3 +114,18 @@ def test_non_contiguous_input():
     s, v = FusedNeuronFunction.apply(x, torch.zeros(3, 4, 6, dtype=torch.float64)[0], None, config)
     ref_s, ref_v = reference_multi_step(x.contiguous(), torch.zeros(4, 6, dtype=torch.float64), None, config)
     assert_close([s, v], [ref_s, ref_v[-1]], "strided input", rtol=1e-12)
+
+
+@pytest.mark.parametrize(("kind", "reset", "detach", "decay"), [c[:4] for c in CONFIGS if c[4] == "atan"])
+def test_fused_matches_reference_across_column_blocks(kind, reset, detach, decay, monkeypatch):
+    """Several column blocks (the last one partial) give the reference's numbers."""
+    monkeypatch.setattr(blocks, "CPU_BLOCK_BYTES", 64 * 8)
+    assert len(blocks.column_blocks(3 * 50, 8, "cpu")) == 3
+    for seed, store in enumerate((False, True)):
+        config = NeuronConfig(kind, 1.0, RESETS[reset], detach, SURROGATES["atan"], decay, store)
+        x, v0, k = _inputs(6, (3, 50), torch.float64, kind, seed)
+        out, grads = _run(FusedNeuronFunction.apply, x, v0, k, config, seed)
+        ref_out, ref_grads = _run(reference_multi_step, x, v0, k, config, seed)
+        label = f"{kind} {reset} detach={detach} decay={decay} store={store}, 3 column blocks"
+        assert_close(out, ref_out, f"{label}: outputs", rtol=1e-10, atol=1e-10)
+        assert_close(grads, ref_grads, f"{label}: gradients (x, v0[, k])", rtol=1e-9, atol=1e-9)

@@ -15,6 +15,7 @@ from spikelayers_neuron.fused_cells import (
     cell_multi_step,
     izhikevich_multi_step,
 )
+from spikelayers_neuron.ops import blocks
 from spikelayers_neuron.reference import reference_cell_multi_step, reference_izhikevich_multi_step
 from spikelayers_neuron.surrogate import ATan, PiecewiseQuadratic, Sigmoid
 
@@ -29,11 +30,11 @@ CELL_PARAMS = {
 SHAPE = (3, 4)
 
 
-def _inputs(T, dtype, seed):
+def _inputs(T, dtype, seed, shape=SHAPE):
     g = torch.Generator().manual_seed(seed)
-    x = (torch.randn((T, *SHAPE), generator=g) * 0.7 + 0.5).to(dtype)
-    v0 = (torch.rand(SHAPE, generator=g) * 0.6 - 0.1).to(dtype)
-    w0 = (torch.rand(SHAPE, generator=g) * 0.2).to(dtype)
+    x = (torch.randn((T, *shape), generator=g) * 0.7 + 0.5).to(dtype)
+    v0 = (torch.rand(shape, generator=g) * 0.6 - 0.1).to(dtype)
+    w0 = (torch.rand(shape, generator=g) * 0.2).to(dtype)
     return x, v0, w0
 
 
@@ -141,3 +142,28 @@ def test_empty_sequence_returns_the_initial_state():
     iz = IzhikevichConfig(2.0, 0.8, 1.0, -0.1, 3.0, 0.3, 0.2, 1.0, 0.0, False, Sigmoid())
     spikes, v, w = izhikevich_multi_step(torch.empty(0, 3), torch.zeros(3), torch.ones(3), iz)
     assert spikes.shape == (0, 3) and torch.equal(w, torch.ones(3))
+
+
+@pytest.mark.parametrize("cell", [*CELL_PARAMS, "izhikevich"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fused_cells_match_reference_across_column_blocks(cell, dtype, monkeypatch):
+    """Several column blocks (the last one partial) give the reference's numbers."""
+    monkeypatch.setattr(blocks, "CPU_BLOCK_BYTES", 64 * 4)
+    assert len(blocks.column_blocks(3 * 50, 4, "cpu")) == 3
+    tol = kernel_tolerance(dtype)
+    for seed, store in enumerate((False, True)):
+        x, v0, w0 = _inputs(5, dtype, seed, shape=(3, 50))
+        if cell == "izhikevich":
+            config = IzhikevichConfig(2.0, 0.8, 1.0, -0.1, 3.0, 0.3, 0.2, 1.0, -0.1, False, ATan(), store)
+            out, grads = _izhikevich_run(FusedIzhikevichFunction.apply, x, v0, w0, config, seed)
+            float_inputs = (x.float(), v0.float(), w0.float())
+            ref_out, ref_grads = _izhikevich_run(reference_izhikevich_multi_step, *float_inputs, config, seed)
+        else:
+            config = CellConfig(cell.split("-")[0], CELL_PARAMS[cell], 1.0, -0.1, False, ATan(), store)
+            k = torch.tensor(1.3) if cell.startswith("klif") else None
+            out, grads = _cell_run(FusedCellFunction.apply, x, v0, k, config, seed)
+            ref_out, ref_grads = _cell_run(reference_cell_multi_step, x.float(), v0.float(), k, config, seed)
+        label = f"{cell} {dtype} store={store}, 3 column blocks"
+        assert 0 < int(out[0].sum()) < out[0].numel(), f"{label}: no spikes, or only spikes"
+        assert_close(out, ref_out, f"{label}: outputs", rtol=tol, atol=tol)
+        assert_close(grads, ref_grads, f"{label}: gradients", rtol=tol * 10, atol=tol * 10)

@@ -15,6 +15,7 @@ for LIF/PLIF)::
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -23,49 +24,49 @@ from torch.autograd.function import once_differentiable
 from spikelayers.kernels import reference_under_torch_func
 
 from .dynamics import NeuronConfig, charge, single_step
+from .ops.blocks import column_blocks
 from .surrogate import SurrogateFunctionBase
 
 
 class FusedNeuronFunction(torch.autograd.Function):
-    """``(x_seq [T, N, *], v0 [N, *], k) -> (spike_seq [T, N, *], v_seq [T, N, *] or v_T [N, *])``."""
+    """``(x_seq [T, N, *], v0 [N, *], k) -> (spike_seq [T, N, *], v_seq [T, N, *] or v_T [N, *])``.
+
+    Both passes run column block by column block (:func:`~.ops.blocks.column_blocks`):
+    neurons are independent, so each block's recurrence keeps its working set in cache.
+    """
 
     @staticmethod
     def forward(
         ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, k: float | torch.Tensor | None, config: NeuronConfig
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        T = x_seq.shape[0]
+        T, neurons = x_seq.shape[0], v0.numel()
         k_value = k.detach() if isinstance(k, torch.Tensor) else k
+        x = x_seq.reshape(T, neurons)
+        start = v0.detach().reshape(neurons)
         # Pre-spike potentials are kept per step: step-sized blocks are recycled by the
         # allocator, whereas a fresh [T, N, *] block costs page faults on every call.
-        h_steps: list[torch.Tensor] = []
-        s_seq = torch.empty(x_seq.shape, dtype=x_seq.dtype, device=x_seq.device)
-        v_seq = torch.empty_like(s_seq) if config.store_v_seq else None
-        v_buffer = None if config.store_v_seq else torch.empty_like(v0)
-        hard = config.v_reset is not None
-        v_th = config.v_threshold
-        v = v0
-        for t in range(T):
-            h = charge(x_seq[t], v, k_value, config)
-            h_steps.append(h)
-            v_next = v_seq[t] if v_seq is not None else v_buffer
-            spike = torch.ge(h, v_th, out=s_seq[t])
-            if hard:  # h * (1 - spike) + v_reset * spike
-                torch.addcmul(h, h, spike, value=-1.0, out=v_next)
-                if config.v_reset != 0.0:
-                    v_next.add_(spike, alpha=config.v_reset)
-            else:  # h - v_threshold * spike
-                torch.sub(h, spike, alpha=v_th, out=v_next)
-            v = v_next
+        h_steps = [torch.empty(neurons, dtype=x.dtype, device=x.device) for _ in range(T)]
+        spikes = torch.empty((T, neurons), dtype=x.dtype, device=x.device)
+        v_seq = torch.empty_like(spikes) if config.store_v_seq else None
+        v_last = torch.empty_like(start)
+        for block in column_blocks(neurons, x.element_size(), x.device):
+            v = start[block]
+            for t in range(T):
+                h = charge(x[t, block], v, k_value, config, out=h_steps[t][block])
+                v = _fire_and_reset(
+                    h, config, spikes[t, block], v_seq[t, block] if v_seq is not None else v_last[block]
+                )
         ctx.config = config
         ctx.k_value = k_value
         ctx.k_is_tensor = isinstance(k, torch.Tensor)
         ctx.h_steps = h_steps
-        ctx.shape = x_seq.shape
+        ctx.shapes = (x_seq.shape, v0.shape)
         if config.kind == "plif":
             ctx.save_for_backward(v0, x_seq if config.decay_input else None)
-        if T == 0:
-            return s_seq, v_seq if v_seq is not None else v0.clone()
-        return s_seq, v_seq if v_seq is not None else v
+        spikes = spikes.view(x_seq.shape)
+        if v_seq is not None:
+            return spikes, v_seq.view(x_seq.shape)
+        return spikes, (v_last.view(v0.shape) if T > 0 else v0.clone())
 
     @staticmethod
     @once_differentiable
@@ -74,56 +75,92 @@ class FusedNeuronFunction(torch.autograd.Function):
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
         config: NeuronConfig = ctx.config
         h_steps: list[torch.Tensor] = ctx.h_steps
-        T = len(h_steps)
-        v_th, v_reset = config.v_threshold, config.v_reset
-        # A learnable decay stays a 0-D tensor: reading it as a float would be a host sync
-        # (and a graph break under torch.compile).
-        k = ctx.k_value
-
-        # grad_h holds sg_t = surrogate'(h_t - v_th) until step t of the reverse loop
-        # turns it into dL/dh_t. dL/dv_t is carry * dL/dh_{t+1} (plus v_seq's own gradient),
-        # so the loop reads it from grad_h[t + 1] scaled by `scale` instead of copying it.
-        grad_h = torch.empty(
-            ctx.shape,
-            dtype=grad_spike.dtype if grad_spike is not None else grad_v.dtype,
-            device=grad_spike.device if grad_spike is not None else grad_v.device,
-        )
-        for t, h in enumerate(h_steps):
-            torch.sub(h, v_th, out=grad_h[t])
-        config.surrogate.derivative_(grad_h)
-        if grad_spike is None:
-            grad_spike = torch.zeros_like(grad_h)
-        scratch = torch.empty_like(grad_h[0]) if T > 0 else None
-        not_fired = torch.empty_like(scratch) if v_reset is not None and T > 0 else None
-        carried = torch.empty_like(scratch) if T > 0 and config.store_v_seq and grad_v is not None else None
-        carry = 1.0 if config.kind == "if" else 1.0 - k
-        # A tensor carry (PLIF) cannot be a scalar factor: the carried gradient is scaled into a buffer.
-        scaled = torch.empty_like(scratch) if isinstance(carry, torch.Tensor) and T > 0 else None
-        grad_v_next: torch.Tensor | None = None  # dL/dv_t = scale * grad_v_next
-        scale = 1.0
-        if grad_v is not None and T > 0:
-            grad_v_next = grad_v[T - 1] if config.store_v_seq else grad_v
-        for t in range(T - 1, -1, -1):
-            _step_backward(grad_h[t], h_steps[t], grad_spike[t], grad_v_next, scale, config, scratch, not_fired)
-            if carried is not None and t > 0:
-                if scaled is not None:
-                    grad_v_next = torch.mul(grad_h[t], carry, out=carried).add_(grad_v[t - 1])
-                else:
-                    grad_v_next = torch.add(grad_v[t - 1], grad_h[t], alpha=carry, out=carried)
-                scale = 1.0
-            elif scaled is not None:
-                grad_v_next, scale = torch.mul(grad_h[t], carry, out=scaled), 1.0
-            else:
-                grad_v_next, scale = grad_h[t], carry
-
-        grad_v0 = grad_h[0] * carry if ctx.needs_input_grad[1] and T > 0 else None
-        grad_k = None
-        if ctx.k_is_tensor and ctx.needs_input_grad[2]:
-            grad_k = _plif_grad_k(ctx, h_steps, grad_h).to(ctx.k_value.dtype)
+        seq_shape, v_shape = ctx.shapes
+        T, neurons = len(h_steps), math.prod(v_shape)
+        reference = grad_spike if grad_spike is not None else grad_v
+        # grad_h[t] becomes dL/dh_t, and then dL/dx_t in place.
+        grad_h = torch.empty((T, neurons), dtype=reference.dtype, device=reference.device)
+        grad_s = grad_spike.reshape(T, neurons) if grad_spike is not None else None
+        grad_v_flat = None if grad_v is None else grad_v.reshape(T if config.store_v_seq else 1, neurons)
+        wants_v0 = ctx.needs_input_grad[1] and T > 0
+        grad_v0 = torch.empty(neurons, dtype=grad_h.dtype, device=grad_h.device) if wants_v0 else None
+        wants_k = ctx.k_is_tensor and ctx.needs_input_grad[2]
+        grad_k = grad_h.new_zeros((), dtype=torch.float64) if wants_k else None
+        plif_inputs = _plif_inputs(ctx, neurons) if wants_k else None
+        carry = 1.0 if config.kind == "if" else 1.0 - ctx.k_value
+        for block in column_blocks(neurons, grad_h.element_size(), grad_h.device):
+            _block_backward(
+                grad_h[:, block],
+                [h[block] for h in h_steps],
+                None if grad_s is None else grad_s[:, block],
+                None if grad_v_flat is None else grad_v_flat[:, block],
+                carry,
+                config,
+            )
+            if grad_v0 is not None:
+                torch.mul(grad_h[0, block], carry, out=grad_v0[block])
+            if grad_k is not None:
+                grad_k += _plif_grad_k(plif_inputs, block, [h[block] for h in h_steps], grad_h[:, block], config)
         grad_x = None
         if ctx.needs_input_grad[0]:
-            grad_x = grad_h.mul_(k) if config.kind != "if" and config.decay_input else grad_h
-        return grad_x, grad_v0, grad_k, None
+            grad_x = grad_h.mul_(ctx.k_value) if config.kind != "if" and config.decay_input else grad_h
+            grad_x = grad_x.view(seq_shape)
+        grad_k_out = grad_k.to(ctx.k_value.dtype) if grad_k is not None else None
+        return grad_x, None if grad_v0 is None else grad_v0.view(v_shape), grad_k_out, None
+
+
+def _fire_and_reset(
+    h: torch.Tensor, config: NeuronConfig, spike_out: torch.Tensor, v_out: torch.Tensor
+) -> torch.Tensor:
+    """Write the spike of ``h`` into ``spike_out`` and the reset potential into ``v_out`` (returned)."""
+    spike = torch.ge(h, config.v_threshold, out=spike_out)
+    if config.v_reset is None:  # h - v_threshold * spike
+        return torch.sub(h, spike, alpha=config.v_threshold, out=v_out)
+    v = torch.addcmul(h, h, spike, value=-1.0, out=v_out)  # h * (1 - spike) + v_reset * spike
+    return v.add_(spike, alpha=config.v_reset) if config.v_reset != 0.0 else v
+
+
+def _block_backward(
+    grad_h: torch.Tensor,
+    h_steps: list[torch.Tensor],
+    grad_spike: torch.Tensor | None,
+    grad_v: torch.Tensor | None,
+    carry: float | torch.Tensor,
+    config: NeuronConfig,
+) -> None:
+    """Write ``dL/dh_t`` into ``grad_h[t]`` for one column block ``[T, B]``.
+
+    ``h_steps`` are the block's pre-spike potentials ``[B]``, ``grad_spike`` ``[T, B]`` (or
+    ``None``), ``grad_v`` ``[T, B]`` (``store_v_seq``), ``[1, B]`` (the last potential) or
+    ``None``. ``dL/dv_t`` is ``carry * dL/dh_{t+1}`` plus ``v``'s own gradient at step ``t``.
+    """
+    T = len(h_steps)
+    if T == 0:
+        return
+    scratch = torch.empty_like(grad_h[0])
+    not_fired = torch.empty_like(scratch) if config.v_reset is not None else None
+    zeros = torch.zeros_like(scratch) if grad_spike is None else None
+    per_step_v = grad_v is not None and grad_v.shape[0] == T and config.store_v_seq
+    carried = torch.empty_like(scratch)
+    grad_v_next: torch.Tensor | None = grad_v[-1] if grad_v is not None else None  # dL/dv_t = scale * grad_v_next
+    scale: float = 1.0
+    for t in range(T - 1, -1, -1):
+        sg = torch.sub(h_steps[t], config.v_threshold, out=grad_h[t])
+        config.surrogate.derivative_(sg)
+        grad_s = zeros if grad_spike is None else grad_spike[t]
+        _step_backward(sg, h_steps[t], grad_s, grad_v_next, scale, config, scratch, not_fired)
+        if t == 0:
+            break
+        if per_step_v:  # v_seq's own gradient joins the carried one
+            if isinstance(carry, torch.Tensor):
+                grad_v_next = torch.mul(sg, carry, out=carried).add_(grad_v[t - 1])
+            else:
+                grad_v_next = torch.add(grad_v[t - 1], sg, alpha=carry, out=carried)
+            scale = 1.0
+        elif isinstance(carry, torch.Tensor):  # a tensor carry (PLIF) cannot be a scalar factor
+            grad_v_next, scale = torch.mul(sg, carry, out=carried), 1.0
+        else:
+            grad_v_next, scale = sg, carry
 
 
 def _step_backward(
@@ -165,29 +202,32 @@ def _step_backward(
     sg.addcmul_(grad_v, not_fired, value=scale)
 
 
-def _plif_grad_k(ctx: Any, h_steps: list[torch.Tensor], grad_h: torch.Tensor) -> torch.Tensor:
-    """``sum_t dL/dh_t * dh_t/dk`` where ``dh_t/dk = [x_t] + v_r - v_{t-1}``."""
-    config: NeuronConfig = ctx.config
+def _plif_inputs(ctx: Any, neurons: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """PLIF's saved ``(v0 [M], x_seq [T, M] or None)``, flattened over neurons."""
     v0, x_seq = ctx.saved_tensors
-    v_th, v_r = config.v_threshold, config.charge_reset
+    return v0.detach().reshape(neurons), None if x_seq is None else x_seq.detach().reshape(-1, neurons)
+
+
+def _plif_grad_k(
+    inputs: tuple[torch.Tensor, torch.Tensor | None],
+    block: slice,
+    h_steps: list[torch.Tensor],
+    grad_h: torch.Tensor,
+    config: NeuronConfig,
+) -> torch.Tensor:
+    """One column block's ``sum_t dL/dh_t * dh_t/dk`` where ``dh_t/dk = [x_t] + v_r - v_{t-1}``."""
+    v0, x_seq = inputs
     slope = torch.empty_like(grad_h[0])
     fired = torch.empty_like(slope)
     total = grad_h.new_zeros((), dtype=torch.float64)
     for t in range(len(h_steps)):
         if t == 0:
-            slope.copy_(v0)
+            slope.copy_(v0[block])
         else:  # v_{t-1} rebuilt from h_{t-1}, as the forward computed it
-            h = h_steps[t - 1]
-            torch.ge(h, v_th, out=fired)
-            if config.v_reset is None:
-                torch.sub(h, fired, alpha=v_th, out=slope)
-            else:
-                torch.addcmul(h, h, fired, value=-1.0, out=slope)
-                if config.v_reset != 0.0:
-                    slope.add_(fired, alpha=config.v_reset)
-        slope.neg_().add_(v_r)
+            _fire_and_reset(h_steps[t - 1], config, fired, slope)
+        slope.neg_().add_(config.charge_reset)
         if x_seq is not None:
-            slope.add_(x_seq[t])
+            slope.add_(x_seq[t, block])
         total += slope.mul_(grad_h[t]).sum(dtype=torch.float64)
     return total
 

@@ -27,6 +27,7 @@ from spikelayers.kernels import reference_under_torch_func
 
 from .cells import CellConfig, IzhikevichConfig
 from .fused import _step_backward
+from .ops.blocks import column_blocks
 from .reference import reference_cell_multi_step, reference_izhikevich_multi_step
 from .surrogate import apply_derivative_, fused_derivative
 
@@ -126,24 +127,28 @@ class FusedCellFunction(torch.autograd.Function):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         dtype = compute_dtype(x_seq)
         k_value = None if k is None else k.detach().to(dtype)
-        spikes = torch.empty_like(x_seq)
-        v_seq = torch.empty_like(x_seq) if config.store_v_seq else None
-        h_steps: list[torch.Tensor] = []
-        v = v0.to(dtype)
-        v_buffer = torch.empty_like(v)
-        scratch = torch.empty_like(v)
+        T, neurons = x_seq.shape[0], v0.numel()
+        x = x_seq.reshape(T, neurons)
+        spikes = torch.empty_like(x)
+        v_seq = torch.empty_like(x) if config.store_v_seq else None
+        h_steps = [torch.empty(neurons, dtype=dtype, device=x.device) for _ in range(T)]
+        start = v0.detach().reshape(neurons).to(dtype)
+        v_last, scratch = torch.empty_like(start), torch.empty_like(start)
         same = dtype == x_seq.dtype
-        for t in range(x_seq.shape[0]):
-            x = x_seq[t] if same else x_seq[t].to(dtype)
-            h = _charge_into(x, v, k_value, config, torch.empty_like(v), scratch)
-            _, v = _fire_into(h, config, t, spikes, v_seq, same, scratch, v_buffer)
-            h_steps.append(h)
+        for block in column_blocks(neurons, start.element_size(), x.device):
+            v = start[block]
+            block_spikes = spikes[:, block]
+            block_v_seq = None if v_seq is None else v_seq[:, block]
+            for t in range(T):
+                x_t = x[t, block] if same else x[t, block].to(dtype)
+                h = _charge_into(x_t, v, k_value, config, h_steps[t][block], scratch[block])
+                _, v = _fire_into(h, config, t, block_spikes, block_v_seq, same, scratch[block], v_last[block])
         ctx.config, ctx.k_value, ctx.h_steps = config, k_value, h_steps
         ctx.dtypes = (x_seq.dtype, v0.dtype, None if k is None else k.dtype)
         ctx.save_for_backward(v0)
         if v_seq is not None:
-            return spikes, v_seq
-        return spikes, v.to(v0.dtype, copy=True) if h_steps else v0.clone()
+            return spikes.view(x_seq.shape), v_seq.view(x_seq.shape)
+        return spikes.view(x_seq.shape), v_last.view(v0.shape).to(v0.dtype, copy=True) if T else v0.clone()
 
     @staticmethod
     @once_differentiable
@@ -152,6 +157,7 @@ class FusedCellFunction(torch.autograd.Function):
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
         config: CellConfig = ctx.config
         (v0,) = ctx.saved_tensors
+        v_shape = v0.shape
         x_dtype, v_dtype, k_dtype = ctx.dtypes
         h_steps: list[torch.Tensor] = ctx.h_steps
         k = ctx.k_value
@@ -159,32 +165,40 @@ class FusedCellFunction(torch.autograd.Function):
         if T == 0:
             return torch.empty((0, *v0.shape), dtype=x_dtype, device=v0.device), grad_v, None, None
         dtype = h_steps[0].dtype
-        v0 = v0.to(dtype)
-        grad_x = torch.empty((T, *v0.shape), dtype=x_dtype, device=v0.device)
+        neurons = v0.numel()
+        v0 = v0.detach().reshape(neurons).to(dtype)
+        grad_x = torch.empty((T, neurons), dtype=x_dtype, device=v0.device)
         grad_k = torch.zeros((), dtype=torch.float64, device=v0.device) if k is not None else None
-        gv = torch.zeros_like(v0) if grad_v is None or config.store_v_seq else grad_v.to(dtype, copy=True)
-        gh = torch.empty_like(v0)
-        scratch, not_fired, factor = torch.empty_like(v0), torch.empty_like(v0), torch.empty_like(v0)
+        per_step_v = grad_v is not None and config.store_v_seq
+        keeps_grad_v = grad_v is not None and not per_step_v
+        gv_all = grad_v.reshape(neurons).to(dtype, copy=True) if keeps_grad_v else torch.zeros_like(v0)
+        grad_s = None if grad_spike is None else grad_spike.reshape(T, neurons)
+        grad_v_seq = grad_v.reshape(T, neurons) if per_step_v else None
+        buffers = [torch.empty_like(v0) for _ in range(4)]
         zeros = torch.zeros_like(v0) if grad_spike is None else None
-        for t in range(T - 1, -1, -1):
-            h = h_steps[t]
-            if grad_v is not None and config.store_v_seq:
-                gv.add_(grad_v[t])
-            apply_derivative_(config.surrogate, torch.sub(h, config.v_threshold, out=gh))
-            grad_spike_t = zeros if grad_spike is None else grad_spike[t]
-            if grad_spike is not None and grad_spike_t.dtype != dtype:
-                grad_spike_t = grad_spike_t.to(dtype)
-            _step_backward(gh, h, grad_spike_t, gv, 1.0, config, scratch, not_fired)  # gh <- dL/dh_t
-            if config.cell == "klif":  # its partials need no v_{t-1}
-                v_prev = not_fired
-            elif t > 0:
-                prev = h_steps[t - 1]
-                v_prev = _reset_into(prev, torch.ge(prev, config.v_threshold, out=not_fired), config, factor)
-            else:
-                v_prev = factor.copy_(v0)
-            _chain_(gh, h, v_prev, k, config, grad_x[t], gv, grad_k)
+        for block in column_blocks(neurons, v0.element_size(), v0.device):
+            gv = gv_all[block]
+            gh, scratch, not_fired, factor = (buffer[block] for buffer in buffers)
+            for t in range(T - 1, -1, -1):
+                h = h_steps[t][block]
+                if grad_v_seq is not None:
+                    gv.add_(grad_v_seq[t, block])
+                apply_derivative_(config.surrogate, torch.sub(h, config.v_threshold, out=gh))
+                grad_spike_t = zeros[block] if grad_s is None else grad_s[t, block]
+                if grad_spike_t.dtype != dtype:
+                    grad_spike_t = grad_spike_t.to(dtype)
+                _step_backward(gh, h, grad_spike_t, gv, 1.0, config, scratch, not_fired)  # gh <- dL/dh_t
+                if config.cell == "klif":  # its partials need no v_{t-1}
+                    v_prev = not_fired
+                elif t > 0:
+                    prev = h_steps[t - 1][block]
+                    v_prev = _reset_into(prev, torch.ge(prev, config.v_threshold, out=not_fired), config, factor)
+                else:
+                    v_prev = factor.copy_(v0[block])
+                _chain_(gh, h, v_prev, k, config, grad_x[t, block], gv, grad_k)
         grad_k_out = grad_k.to(k_dtype) if grad_k is not None and ctx.needs_input_grad[2] else None
-        return grad_x, gv.to(v_dtype) if ctx.needs_input_grad[1] else None, grad_k_out, None
+        grad_v0 = gv_all.view(v_shape).to(v_dtype) if ctx.needs_input_grad[1] else None
+        return grad_x.view(T, *v_shape), grad_v0, grad_k_out, None
 
 
 def _chain_(
@@ -270,32 +284,41 @@ class FusedIzhikevichFunction(torch.autograd.Function):
         c = config
         dtype = compute_dtype(x_seq)
         same = dtype == x_seq.dtype
-        spikes = torch.empty_like(x_seq)
-        v_seq = torch.empty_like(x_seq) if c.store_v_seq else None
-        h_steps: list[torch.Tensor] = []
-        v, w = v0.to(dtype), w0.to(dtype)
-        v_buffer, w_buffer, scratch = torch.empty_like(v), torch.empty_like(v), torch.empty_like(v)
-        for t in range(x_seq.shape[0]):
-            x = x_seq[t] if same else x_seq[t].to(dtype)
-            # H = (x + a0 v^2 + (tau - a0 (v_rest + v_c)) v + a0 v_rest v_c - w) / tau
-            h = torch.addcmul(x, v, v, value=c.a0, out=torch.empty_like(v))
-            h.add_(v, alpha=c.tau - c.a0 * (c.v_rest + c.v_c)).sub_(w)
-            if c.v_rest * c.v_c != 0.0:
-                h.add_(c.a0 * c.v_rest * c.v_c)
-            h.mul_(1.0 / c.tau)
-            # w <- w (1 - 1/tau_w) + a (H - v_rest) / tau_w, then + b S
-            w = torch.mul(w, 1.0 - 1.0 / c.tau_w, out=w_buffer).add_(h, alpha=c.a / c.tau_w)
-            if c.a * c.v_rest != 0.0:
-                w.add_(-c.a * c.v_rest / c.tau_w)
-            spike, v = _fire_into(h, c, t, spikes, v_seq, same, scratch, v_buffer)
-            if c.b != 0.0:
-                w.add_(spike, alpha=c.b)
-            h_steps.append(h)
+        T, neurons = x_seq.shape[0], v0.numel()
+        x = x_seq.reshape(T, neurons)
+        spikes = torch.empty_like(x)
+        v_seq = torch.empty_like(x) if c.store_v_seq else None
+        h_steps = [torch.empty(neurons, dtype=dtype, device=x.device) for _ in range(T)]
+        v_start = v0.detach().reshape(neurons).to(dtype)
+        w_all = w0.detach().reshape(neurons).to(dtype, copy=True)
+        v_last, scratch = torch.empty_like(v_start), torch.empty_like(v_start)
+        for block in column_blocks(neurons, v_start.element_size(), x.device):
+            v, w = v_start[block], w_all[block]
+            block_spikes = spikes[:, block]
+            block_v_seq = None if v_seq is None else v_seq[:, block]
+            for t in range(T):
+                x_t = x[t, block] if same else x[t, block].to(dtype)
+                # H = (x + a0 v^2 + (tau - a0 (v_rest + v_c)) v + a0 v_rest v_c - w) / tau
+                h = torch.addcmul(x_t, v, v, value=c.a0, out=h_steps[t][block])
+                h.add_(v, alpha=c.tau - c.a0 * (c.v_rest + c.v_c)).sub_(w)
+                if c.v_rest * c.v_c != 0.0:
+                    h.add_(c.a0 * c.v_rest * c.v_c)
+                h.mul_(1.0 / c.tau)
+                # w <- w (1 - 1/tau_w) + a (H - v_rest) / tau_w, then + b S
+                w.mul_(1.0 - 1.0 / c.tau_w).add_(h, alpha=c.a / c.tau_w)
+                if c.a * c.v_rest != 0.0:
+                    w.add_(-c.a * c.v_rest / c.tau_w)
+                spike, v = _fire_into(h, c, t, block_spikes, block_v_seq, same, scratch[block], v_last[block])
+                if c.b != 0.0:
+                    w.add_(spike, alpha=c.b)
         ctx.config, ctx.h_steps = config, h_steps
         ctx.dtypes = (x_seq.dtype, v0.dtype, w0.dtype)
         ctx.save_for_backward(v0)
-        v_out = v_seq if v_seq is not None else (v.to(v0.dtype, copy=True) if h_steps else v0.clone())
-        return spikes, v_out, w.to(w0.dtype, copy=True) if h_steps else w0.clone()
+        if v_seq is not None:
+            v_out = v_seq.view(x_seq.shape)
+        else:
+            v_out = v_last.view(v0.shape).to(v0.dtype, copy=True) if T else v0.clone()
+        return spikes.view(x_seq.shape), v_out, w_all.view(w0.shape).to(w0.dtype, copy=True) if T else w0.clone()
 
     @staticmethod
     @once_differentiable
@@ -310,43 +333,53 @@ class FusedIzhikevichFunction(torch.autograd.Function):
         if T == 0:
             return torch.empty((0, *v0.shape), dtype=x_dtype, device=v0.device), grad_v, grad_w, None
         dtype = h_steps[0].dtype
-        v0 = v0.to(dtype)
-        grad_x = torch.empty((T, *v0.shape), dtype=x_dtype, device=v0.device)
-        gv = torch.zeros_like(v0) if grad_v is None or c.store_v_seq else grad_v.to(dtype, copy=True)
-        gw = torch.zeros_like(v0) if grad_w is None else grad_w.to(dtype, copy=True)
-        gh, grad_s, mask, v_prev = (torch.empty_like(v0) for _ in range(4))
-        for t in range(T - 1, -1, -1):
-            h = h_steps[t]
-            if grad_v is not None and c.store_v_seq:
-                gv.add_(grad_v[t])
-            apply_derivative_(c.surrogate, torch.sub(h, c.v_threshold, out=gh))  # gh <- sg
-            # the spike's total gradient: dL/ds + gv dv/ds + gw b
-            torch.mul(gw, c.b, out=grad_s)
-            if grad_spike is not None:
-                grad_s.add_(grad_spike[t])
-            if c.v_reset is None:
-                if not c.detach_reset:
-                    grad_s.add_(gv, alpha=-c.v_threshold)
-            else:  # the spike that scales v_reset is never detached
-                grad_s.add_(gv, alpha=c.v_reset)
-                if not c.detach_reset:
-                    grad_s.addcmul_(gv, h, value=-1.0)
-            gh.mul_(grad_s)
-            if c.v_reset is None:
-                gh.add_(gv)
-            else:
-                gh.addcmul_(gv, torch.lt(h, c.v_threshold, out=mask))
-            gh.add_(gw, alpha=c.a / c.tau_w)  # gh = dL/dH
-            torch.mul(gh, 1.0 / c.tau, out=grad_x[t])
-            gw.mul_(1.0 - 1.0 / c.tau_w).add_(gh, alpha=-1.0 / c.tau)
-            if t > 0:
-                prev = h_steps[t - 1]
-                _reset_into(prev, torch.ge(prev, c.v_threshold, out=mask), c, v_prev)
-            else:
-                v_prev.copy_(v0)
-            # dH/dv = 1 + a0 (2 v - v_rest - v_c) / tau
-            v_prev.mul_(2.0 * c.a0 / c.tau).add_(1.0 - c.a0 * (c.v_rest + c.v_c) / c.tau)
-            torch.mul(gh, v_prev, out=gv)
+        v_shape, neurons = v0.shape, v0.numel()
+        v0 = v0.detach().reshape(neurons).to(dtype)
+        grad_x = torch.empty((T, neurons), dtype=x_dtype, device=v0.device)
+        per_step_v = grad_v is not None and c.store_v_seq
+        keeps_grad_v = grad_v is not None and not per_step_v
+        gv_all = grad_v.reshape(neurons).to(dtype, copy=True) if keeps_grad_v else torch.zeros_like(v0)
+        gw_all = torch.zeros_like(v0) if grad_w is None else grad_w.reshape(neurons).to(dtype, copy=True)
+        grad_spikes = None if grad_spike is None else grad_spike.reshape(T, neurons)
+        grad_v_seq = grad_v.reshape(T, neurons) if per_step_v else None
+        buffers = [torch.empty_like(v0) for _ in range(4)]
+        for block in column_blocks(neurons, v0.element_size(), v0.device):
+            gv, gw = gv_all[block], gw_all[block]
+            gh, grad_s, mask, v_prev = (buffer[block] for buffer in buffers)
+            for t in range(T - 1, -1, -1):
+                h = h_steps[t][block]
+                if grad_v_seq is not None:
+                    gv.add_(grad_v_seq[t, block])
+                apply_derivative_(c.surrogate, torch.sub(h, c.v_threshold, out=gh))  # gh <- sg
+                # the spike's total gradient: dL/ds + gv dv/ds + gw b
+                torch.mul(gw, c.b, out=grad_s)
+                if grad_spikes is not None:
+                    grad_s.add_(grad_spikes[t, block])
+                if c.v_reset is None:
+                    if not c.detach_reset:
+                        grad_s.add_(gv, alpha=-c.v_threshold)
+                else:  # the spike that scales v_reset is never detached
+                    grad_s.add_(gv, alpha=c.v_reset)
+                    if not c.detach_reset:
+                        grad_s.addcmul_(gv, h, value=-1.0)
+                gh.mul_(grad_s)
+                if c.v_reset is None:
+                    gh.add_(gv)
+                else:
+                    gh.addcmul_(gv, torch.lt(h, c.v_threshold, out=mask))
+                gh.add_(gw, alpha=c.a / c.tau_w)  # gh = dL/dH
+                torch.mul(gh, 1.0 / c.tau, out=grad_x[t, block])
+                gw.mul_(1.0 - 1.0 / c.tau_w).add_(gh, alpha=-1.0 / c.tau)
+                if t > 0:
+                    prev = h_steps[t - 1][block]
+                    _reset_into(prev, torch.ge(prev, c.v_threshold, out=mask), c, v_prev)
+                else:
+                    v_prev.copy_(v0[block])
+                # dH/dv = 1 + a0 (2 v - v_rest - v_c) / tau
+                v_prev.mul_(2.0 * c.a0 / c.tau).add_(1.0 - c.a0 * (c.v_rest + c.v_c) / c.tau)
+                torch.mul(gh, v_prev, out=gv)
+        gv, gw = gv_all.view(v_shape), gw_all.view(v_shape)
+        grad_x = grad_x.view(T, *v_shape)
         return grad_x, gv.to(v_dtype), gw.to(w_dtype), None
 
 
