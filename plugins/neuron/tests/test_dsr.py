@@ -8,6 +8,7 @@ import torch
 
 from spikelayers.testing import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, assert_close, kernel_tolerance
 from spikelayers_neuron.dsr import DSRIFNode, DSRLIFNode
+from spikelayers_neuron.ops import blocks
 from spikelayers_neuron.ops.dsr.fused import DSRIFFunction, DSRLIFFunction, weighted_rate
 from spikelayers_neuron.ops.dsr.reference import DSRIFReference, DSRLIFReference, weighted_rate_reference
 
@@ -57,6 +58,26 @@ def test_dsr_lif_matches_reference(T, dtype):
     assert_close(grads, ref_grads, f"DSRLIF T={T} {dtype}: gradients (x, v_threshold)", rtol=tol, atol=tol)
     if T > 1:
         assert (out != 0).any() and (out == 0).any()
+
+
+@pytest.mark.parametrize(
+    ("fast", "reference", "args", "scale", "shift"),
+    [
+        (DSRIFFunction.apply, DSRIFReference.apply, (6, 0.5, 1.7), 1.5, 0.4),
+        (DSRLIFFunction.apply, DSRLIFReference.apply, (6, 2.0, 0.05, 0.3, 0.8), 30.0, 15.0),
+    ],
+)
+def test_dsr_matches_reference_across_column_blocks(fast, reference, args, scale, shift, monkeypatch):
+    """Several column blocks (the last one partial) give the reference's numbers."""
+    monkeypatch.setattr(blocks, "CPU_BLOCK_BYTES", 64 * 4)
+    assert len(blocks.column_blocks(3 * 50, 4, "cpu")) == 3
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn((6, 3, 50), generator=g) * scale + shift
+    out, grads = _run(fast, x, torch.tensor(0.8), args)
+    ref, ref_grads = _run(reference, x, torch.tensor(0.8), args)
+    assert (out != 0).any() and (out == 0).any()
+    assert_close(out, ref, "spikes over 3 column blocks", rtol=1e-6, atol=1e-6)
+    assert_close(grads, ref_grads, "gradients over 3 column blocks", rtol=1e-6, atol=1e-6)
 
 
 def test_weighted_rate_matches_its_reference():

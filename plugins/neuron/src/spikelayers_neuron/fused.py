@@ -101,10 +101,9 @@ class FusedNeuronFunction(torch.autograd.Function):
                 torch.mul(grad_h[0, block], carry, out=grad_v0[block])
             if grad_k is not None:
                 grad_k += _plif_grad_k(plif_inputs, block, [h[block] for h in h_steps], grad_h[:, block], config)
-        grad_x = None
-        if ctx.needs_input_grad[0]:
-            grad_x = grad_h.mul_(ctx.k_value) if config.kind != "if" and config.decay_input else grad_h
-            grad_x = grad_x.view(seq_shape)
+            if config.kind != "if" and config.decay_input:  # dL/dx = k dL/dh, while the block is in cache
+                grad_h[:, block].mul_(ctx.k_value)
+        grad_x = grad_h.view(seq_shape) if ctx.needs_input_grad[0] else None
         grad_k_out = grad_k.to(ctx.k_value.dtype) if grad_k is not None else None
         return grad_x, None if grad_v0 is None else grad_v0.view(v_shape), grad_k_out, None
 

@@ -15,28 +15,33 @@ import torch
 
 from spikelayers.kernels import reference_under_torch_func
 
+from ..blocks import column_blocks
 from ..precision import compute_dtype
 from .reference import DSRIFReference, DSRLIFReference
 
 
 def _spiking_forward(x_seq: torch.Tensor, v_threshold: torch.Tensor, alpha: float, beta: float | None) -> torch.Tensor:
     """Spikes ``[T, N, *]`` (0 or ``v_threshold``) of the IF (``beta=None``) or LIF recurrence, in
-    the compute dtype."""
+    the compute dtype; run column block by column block (:func:`..blocks.column_blocks`)."""
     dtype = compute_dtype(x_seq, v_threshold)
     v_th = v_threshold.detach().to(dtype)
     limit = alpha * v_th
-    out = torch.empty(x_seq.shape, dtype=dtype, device=x_seq.device)
-    m = torch.zeros(x_seq.shape[1:], dtype=dtype, device=x_seq.device)
-    fired = torch.empty(x_seq.shape[1:], dtype=torch.bool, device=x_seq.device)
-    for t in range(x_seq.shape[0]):
-        if beta is None:
-            m.add_(x_seq[t])
-        else:
-            m.mul_(beta).add_(x_seq[t], alpha=1 - beta)
-        torch.ge(m, limit, out=fired)
-        torch.mul(fired, v_th, out=out[t])
-        m.sub_(out[t])
-    return out
+    T, neurons = x_seq.shape[0], math.prod(x_seq.shape[1:])
+    x = x_seq.reshape(T, neurons)
+    out = torch.empty((T, neurons), dtype=dtype, device=x_seq.device)
+    potential = torch.zeros(neurons, dtype=dtype, device=x_seq.device)
+    fired_all = torch.empty(neurons, dtype=torch.bool, device=x_seq.device)
+    for block in column_blocks(neurons, out.element_size(), out.device):
+        m, fired = potential[block], fired_all[block]
+        for t in range(T):
+            if beta is None:
+                m.add_(x[t, block])
+            else:
+                m.mul_(beta).add_(x[t, block], alpha=1 - beta)
+            torch.ge(m, limit, out=fired)
+            spikes = torch.mul(fired, v_th, out=out[t, block])
+            m.sub_(spikes)
+    return out.view(x_seq.shape)
 
 
 def weighted_rate(data: torch.Tensor, tau: float, delta_t: float) -> torch.Tensor:
