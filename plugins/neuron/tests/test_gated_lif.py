@@ -10,6 +10,7 @@ import torch
 from spikelayers.functional import reset_net
 from spikelayers.testing import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, assert_close, kernel_tolerance
 from spikelayers_neuron.gated import GatedLIFNode
+from spikelayers_neuron.ops import blocks
 from spikelayers_neuron.ops.gated_lif.fused import GatedLIFFunction, gated_lif_multi_step
 from spikelayers_neuron.ops.gated_lif.reference import GatedLIFParameters, gated_lif_reference
 from spikelayers_neuron.surrogate import ATan, PiecewiseQuadratic, Sigmoid
@@ -238,3 +239,21 @@ def test_any_elementwise_surrogate_module_works():
     ref_out, ref_grads = _run(gated_lif_reference, x, v0, params, SoftStep(), 4)
     assert_close(out, ref_out, "plain-module surrogate: outputs", rtol=1e-5, atol=1e-6)
     assert_close(grads, ref_grads, "plain-module surrogate: gradients", rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("inplane", [None, 3])
+@pytest.mark.parametrize("surrogate", ["atan", "smooth"])
+def test_fused_matches_reference_across_batch_blocks(inplane, surrogate, monkeypatch):
+    """Blocks of two samples (the last one partial) give the reference's numbers."""
+    shape = (5, 3, 2, 3)  # [N, C, H, W]; one sample is 18 float32 numbers
+    monkeypatch.setattr(blocks, "CPU_BLOCK_BYTES", 2 * 18 * 4)
+    assert len(blocks.batch_blocks(5, 18, 4, "cpu")) == 3
+    g = torch.Generator().manual_seed(9)
+    x = torch.randn((6, *shape), generator=g) * 1.5 + 0.6
+    v0 = torch.rand(shape, generator=g) * 0.8
+    params = _parameters(6, inplane, 9)
+    out, grads = _run(gated_lif_multi_step, x, v0, params, SURROGATES[surrogate], 9)
+    ref_out, ref_grads = _run(gated_lif_reference, x, v0, params, SURROGATES[surrogate], 9)
+    assert_close(out, ref_out, "3 batch blocks: spikes, final v", rtol=1e-5, atol=1e-6)
+    for name, grad, ref in zip(["x", "v0", *GatedLIFParameters._fields], grads, ref_grads):
+        assert_close(grad, ref, f"3 batch blocks: gradient of {name}", rtol=1e-4, atol=1e-5)

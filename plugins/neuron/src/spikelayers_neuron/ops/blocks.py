@@ -27,3 +27,13 @@ def column_blocks(columns: int, element_size: int, device: torch.device | str) -
         return [slice(0, columns)]
     width = max(_ALIGN, CPU_BLOCK_BYTES // max(element_size, 1) // _ALIGN * _ALIGN)
     return [slice(start, min(start + width, columns)) for start in range(0, columns, width)]
+
+
+def batch_blocks(batch: int, sample_elements: int, element_size: int, device: torch.device | str) -> list[slice]:
+    """Slices covering ``range(batch)`` for recurrences whose coefficients vary along the
+    other dimensions (per channel, say): whole samples of ``sample_elements`` each, about
+    :data:`CPU_BLOCK_BYTES` per block on CPU (at least one sample), one slice elsewhere."""
+    if torch.device(device).type != "cpu" or batch == 0:
+        return [slice(0, batch)]
+    per_block = max(1, CPU_BLOCK_BYTES // max(sample_elements * element_size, 1))
+    return [slice(start, min(start + per_block, batch)) for start in range(0, batch, per_block)]

@@ -29,6 +29,8 @@ from torch.autograd.function import once_differentiable
 
 from spikelayers.kernels import reference_under_torch_func
 
+from ...surrogate import fused_derivative
+from ..blocks import batch_blocks
 from ..precision import compute_dtype
 from ..surrogate_derivative import surrogate_derivative_
 from .reference import GatedLIFParameters, channel_view, gated_lif_reference
@@ -72,7 +74,12 @@ def gated_lif_coefficients(params: GatedLIFParameters, step_dim: int, dtype: tor
 
 class GatedLIFFunction(torch.autograd.Function):
     """``(x_seq [T, N, *], v0 [N, *], *coefficients) -> (spikes [T, N, *], v [N, *])`` in the
-    dtype of ``v0`` (the compute dtype)."""
+    dtype of ``v0`` (the compute dtype).
+
+    Both passes run a block of whole samples at a time (:func:`..blocks.batch_blocks`; the
+    coefficients vary per channel), so a block's recurrence stays in cache; the backward
+    sums each coefficient's gradient block by block and step by step.
+    """
 
     @staticmethod
     def forward(
@@ -92,19 +99,23 @@ class GatedLIFFunction(torch.autograd.Function):
         T = x_seq.shape[0]
         u_seq = torch.empty(x_seq.shape, dtype=dtype, device=x_seq.device)
         s_seq = torch.empty_like(u_seq)
-        gain_steps = gain.expand(T, *gain.shape[1:]) if gain.shape[0] == 1 else gain
         leak_gamma = leak * gamma
-        v = v0
-        scratch = torch.empty_like(v0)
-        for t in range(T):
-            u = u_seq[t]
-            torch.addcmul(-decay, x_seq[t].to(dtype), gain_steps[t], out=u)  # gain x - decay
-            u.addcmul_(v, leak)
-            if t > 0:
-                s = s_seq[t - 1]
-                u.addcmul_(torch.mul(v, s, out=scratch), leak_gamma, value=-1.0).addcmul_(s, drop, value=-1.0)
-            s_seq[t] = surrogate(u - theta)
-            v = u
+        heaviside = fused_derivative(surrogate) is not None
+        scratch_all = torch.empty_like(v0)
+        for block in _blocks(v0):
+            v, scratch = v0[block], scratch_all[block]
+            for t in range(T):
+                u = u_seq[t, block]
+                torch.addcmul(-decay, x_seq[t, block].to(dtype), _step(gain, t), out=u)  # gain x - decay
+                u.addcmul_(v, leak)
+                if t > 0:
+                    s = s_seq[t - 1, block]
+                    u.addcmul_(torch.mul(v, s, out=scratch), leak_gamma, value=-1.0).addcmul_(s, drop, value=-1.0)
+                if heaviside:  # u - theta >= 0 exactly when u >= theta
+                    torch.ge(u, theta, out=s_seq[t, block])
+                else:
+                    s_seq[t, block] = surrogate(u - theta)
+                v = u
         ctx.surrogate = surrogate
         ctx.save_for_backward(x_seq, v0, u_seq, s_seq, leak, gamma, drop, decay, gain, theta)
         return s_seq, u_seq[-1].clone()
@@ -114,48 +125,131 @@ class GatedLIFFunction(torch.autograd.Function):
     def backward(ctx: Any, grad_s: torch.Tensor | None, grad_v: torch.Tensor | None) -> tuple[Any, ...]:
         """The gradients of the inputs that need one (``None`` for the others)."""
         x_seq, v0, u_seq, s_seq, leak, gamma, drop, decay, gain, theta = ctx.saved_tensors
-        T = u_seq.shape[0]
-        dtype = u_seq.dtype
-        sg = surrogate_derivative_(ctx.surrogate, u_seq - theta)
-        grad_s = torch.zeros_like(u_seq) if grad_s is None else grad_s.to(dtype)
-        grad_u = torch.empty_like(u_seq)  # G[t] = dL/du[t]
-        grad_z = torch.empty_like(u_seq)  # dL/ds[t] * sg[t] = dL/d(u[t] - theta)
-        carried_by_state = leak * (1 - gamma * s_seq)  # du[t+1]/du[t], all t at once
-        leak_gamma = leak * gamma
-        torch.mul(grad_s[T - 1], sg[T - 1], out=grad_z[T - 1])
-        if grad_v is None:
-            grad_u[T - 1].copy_(grad_z[T - 1])
-        else:
-            torch.add(grad_z[T - 1], grad_v.to(dtype), out=grad_u[T - 1])
-        scratch = torch.empty_like(u_seq[0])
-        for t in range(T - 2, -1, -1):
-            following = grad_u[t + 1]
-            # dL/ds[t] = grad_s[t] - G[t+1] * (leak gamma u[t] + drop)
-            torch.addcmul(drop, u_seq[t], leak_gamma, out=scratch)
-            torch.addcmul(grad_s[t], following, scratch, value=-1.0, out=grad_z[t]).mul_(sg[t])
-            torch.addcmul(grad_z[t], following, carried_by_state[t], out=grad_u[t])
-
-        v_prev = torch.cat([v0.unsqueeze(0), u_seq[:-1]])
-        s_prev = torch.cat([torch.zeros_like(s_seq[:1]), s_seq[:-1]])
-        grads: list[torch.Tensor | None] = [None] * 9
         needs = ctx.needs_input_grad
-        if needs[0]:
-            grads[0] = (grad_u * gain).to(x_seq.dtype)
-        if needs[1]:
-            grads[1] = grad_u[0] * leak
-        if needs[2]:
-            grads[2] = (grad_u * v_prev * (1 - gamma * s_prev)).sum_to_size(leak.shape)
-        if needs[3]:
-            grads[3] = -(grad_u * leak * v_prev * s_prev).sum_to_size(gamma.shape)
-        if needs[4]:
-            grads[4] = -(grad_u * s_prev).sum_to_size(drop.shape)
-        if needs[5]:
-            grads[5] = -grad_u.sum_to_size(decay.shape)
-        if needs[6]:
-            grads[6] = (grad_u * x_seq.to(dtype)).sum_to_size(gain.shape)
-        if needs[7]:
-            grads[7] = -grad_z.sum_to_size(theta.shape)
-        return tuple(grads)
+        coefficients = (leak, gamma, drop, decay, gain, theta)
+        sums = [torch.zeros(c.shape, dtype=c.dtype, device=c.device) for c in coefficients]
+        grad_x = torch.empty(x_seq.shape, dtype=x_seq.dtype, device=x_seq.device) if needs[0] else None
+        grad_v0 = torch.empty_like(v0) if needs[1] else None
+        buffers = [torch.empty_like(v0) for _ in range(5)]
+        for block in _blocks(v0):
+            grad_u = _block_backward(
+                ctx.surrogate,
+                block,
+                x_seq,
+                v0,
+                u_seq,
+                s_seq,
+                coefficients,
+                grad_s,
+                grad_v,
+                grad_x,
+                sums,
+                [b[block] for b in buffers],
+                needs[2:8],
+            )
+            if grad_v0 is not None:
+                torch.mul(grad_u, leak, out=grad_v0[block])
+        return (grad_x, grad_v0, *(s if need else None for s, need in zip(sums, needs[2:8])), None)
+
+
+def _blocks(v0: torch.Tensor) -> list[slice]:
+    """Blocks of whole samples of ``v0`` ``[N, *]`` (one slice for a single-sample state)."""
+    if v0.dim() < 2:
+        return [slice(None)]
+    return batch_blocks(v0.shape[0], v0[0].numel(), v0.element_size(), v0.device)
+
+
+def _step(coefficient: torch.Tensor, t: int) -> torch.Tensor:
+    """Step ``t`` of a coefficient that is per step (``[T, ...]``) or shared (``[1, ...]``)."""
+    return coefficient[t if coefficient.shape[0] > 1 else 0]
+
+
+def _block_backward(
+    surrogate: Surrogate,
+    block: slice,
+    x_seq: torch.Tensor,
+    v0: torch.Tensor,
+    u_seq: torch.Tensor,
+    s_seq: torch.Tensor,
+    coefficients: tuple[torch.Tensor, ...],
+    grad_s: torch.Tensor | None,
+    grad_v: torch.Tensor | None,
+    grad_x: torch.Tensor | None,
+    sums: list[torch.Tensor],
+    buffers: list[torch.Tensor],
+    needs: tuple[bool, ...],
+) -> torch.Tensor:
+    """One block's reverse recursion: writes ``grad_x[:, block]``, adds to the coefficient
+    gradients ``sums``, and returns ``G[0] = dL/du[0]`` (``[b, *]``, in ``buffers``)."""
+    leak, gamma, drop, _, gain, theta = coefficients
+    leak_gamma = leak * gamma
+    grad_u, following, grad_z, scratch, term = buffers  # G[t], G[t+1], dL/d(u[t] - theta)
+    T = u_seq.shape[0]
+    for t in range(T - 1, -1, -1):
+        u, s = u_seq[t, block], s_seq[t, block]
+        sg = surrogate_derivative_(surrogate, torch.sub(u, theta, out=grad_z))  # sg[t]
+        if sg is not grad_z:  # a surrogate differentiated by autograd gives a new tensor
+            grad_z.copy_(sg)
+        if t == T - 1:
+            if grad_s is None:
+                grad_z.zero_()
+            else:
+                grad_z.mul_(grad_s[t, block])
+            grad_u.copy_(grad_z)
+            if grad_v is not None:
+                grad_u.add_(grad_v[block])
+        else:
+            following.copy_(grad_u)
+            # dL/ds[t] = grad_s[t] - G[t+1] * (leak gamma u[t] + drop)
+            torch.addcmul(drop, u, leak_gamma, out=scratch).mul_(following).neg_()
+            if grad_s is not None:
+                scratch.add_(grad_s[t, block])
+            grad_z.mul_(scratch)
+            # G[t] = dL/ds[t] sg[t] + G[t+1] leak (1 - gamma s[t])
+            torch.mul(s, gamma, out=scratch).neg_().add_(1.0).mul_(leak).mul_(following)
+            torch.add(grad_z, scratch, out=grad_u)
+        if grad_x is not None:
+            torch.mul(grad_u, _step(gain, t), out=grad_x[t, block])
+        _add_coefficient_gradients(t, block, x_seq, v0, u_seq, s_seq, coefficients, grad_u, grad_z, sums, term, needs)
+    return grad_u
+
+
+def _add_coefficient_gradients(
+    t: int,
+    block: slice,
+    x_seq: torch.Tensor,
+    v0: torch.Tensor,
+    u_seq: torch.Tensor,
+    s_seq: torch.Tensor,
+    coefficients: tuple[torch.Tensor, ...],
+    grad_u: torch.Tensor,
+    grad_z: torch.Tensor,
+    sums: list[torch.Tensor],
+    term: torch.Tensor,
+    needs: tuple[bool, ...],
+) -> None:
+    """Add step ``t``'s share of each needed coefficient gradient (``du[t]/dc * G[t]``)."""
+    leak, gamma, _, _, gain, theta = coefficients
+    v_prev = v0[block] if t == 0 else u_seq[t - 1, block]
+    s_prev = None if t == 0 else s_seq[t - 1, block]
+    if needs[0]:  # leak: G v_prev (1 - gamma s_prev)
+        if s_prev is None:
+            torch.mul(grad_u, v_prev, out=term)
+        else:
+            torch.mul(s_prev, gamma, out=term).neg_().add_(1.0).mul_(v_prev).mul_(grad_u)
+        sums[0] += term.sum_to_size(leak.shape)
+    if s_prev is not None and needs[1]:  # gamma: -G leak v_prev s_prev
+        sums[1] -= torch.mul(grad_u, v_prev, out=term).mul_(s_prev).mul_(leak).sum_to_size(gamma.shape)
+    if s_prev is not None and needs[2]:  # drop: -G s_prev
+        sums[2] -= torch.mul(grad_u, s_prev, out=term).sum_to_size(sums[2].shape)
+    if needs[3]:  # decay: -G
+        sums[3] -= grad_u.sum_to_size(sums[3].shape)
+    if needs[4]:  # gain: G x
+        index = t if gain.shape[0] > 1 else 0
+        x = x_seq[t, block]
+        sums[4][index] += torch.mul(grad_u, x.to(grad_u.dtype), out=term).sum_to_size(gain.shape[1:])
+    if needs[5]:  # theta: -dL/d(u - theta)
+        sums[5] -= grad_z.sum_to_size(theta.shape)
 
 
 @reference_under_torch_func(gated_lif_reference)
