@@ -73,5 +73,5 @@ class OTTTLIFNode(LIFNode):
         if not self.training:
             return spike
         with torch.no_grad():
-            self.trace = self.memory_like("trace", spike) * (1.0 - 1.0 / self.tau) + spike
+            self.trace = torch.add(spike, self.memory_like("trace", spike), alpha=1.0 - 1.0 / self.tau)
         return [spike, self.trace]
