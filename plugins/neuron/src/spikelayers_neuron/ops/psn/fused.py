@@ -34,12 +34,13 @@ class PSNFunction(torch.autograd.Function):
     Both passes walk ``x`` in column blocks ``[T, a:b]``. The forward computes a block's
     charge into one reused scratch buffer and writes its spikes into the output (for a
     Heaviside surrogate, see :func:`~spikelayers_neuron.surrogate.fused_derivative`, as
-    the one comparison ``weight @ x >= -bias``); it saves ``x`` rather than ``h``. The backward recomputes each
-    block's ``h`` in the scratch buffer, turns it into ``dL/dh = surrogate'(h) * dL/ds``
-    in place, writes ``dL/dx = weight^T dL/dh`` into its columns of the input gradient
-    and accumulates ``dL/dweight += dL/dh x^T`` and ``dL/dbias``. So the only ``[T, M]``
-    tensors that touch memory are ``x``, the spikes and the two gradients: the numbers
-    of autograd through :func:`torch.addmm` and the surrogate, with far less traffic.
+    the one comparison ``weight @ x >= -bias``); it saves ``x`` rather than ``h``. The
+    backward recomputes each block's ``h`` in the scratch buffer, turns it into
+    ``dL/dh = surrogate'(h) * dL/ds`` in place, writes ``dL/dx = weight^T dL/dh`` into its
+    columns of the input gradient and accumulates ``dL/dweight += dL/dh x^T`` and
+    ``dL/dbias``. So the only ``[T, M]`` tensors that touch memory are ``x``, the spikes
+    and the two gradients: the numbers of autograd through :func:`torch.addmm` and the
+    surrogate (up to rounding), with far less traffic.
     """
 
     @staticmethod
