@@ -11,6 +11,7 @@ import torch
 from spikelayers.errors import StateShapeError
 from spikelayers.functional import reset_net
 from spikelayers.testing import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, assert_close, kernel_tolerance
+from spikelayers_neuron.ops import blocks
 from spikelayers_neuron.ops.psn.fused import (
     masked_weight,
     psn_multi_step,
@@ -322,4 +323,32 @@ def test_any_elementwise_surrogate_module_works():
         [weight, bias],
         torch.float32,
         "PSN with a plain-module surrogate",
+    )
+
+
+@pytest.mark.parametrize("dtype", KERNEL_TEST_DTYPES)
+@pytest.mark.parametrize("surrogate", [ATan(), SoftStep()], ids=["in-place derivative", "autograd derivative"])
+def test_fast_path_in_several_column_blocks_matches_the_reference(monkeypatch, surrogate, dtype):
+    """Blocks narrower than a step (150 columns in blocks of 64, the last one partial) give the
+    reference's spikes and gradients, for the PSN's ``[T, 1]`` bias and the sliding PSN's scalar one."""
+    monkeypatch.setattr(blocks, "CPU_BLOCK_BYTES", 1)
+    assert len(blocks.column_blocks(150, 4, "cpu")) == 3
+    torch.manual_seed(0)
+    T = 5
+    x = (torch.randn(T, 3, 50) * 1.5 + 0.5).to(dtype)
+    _assert_matches(
+        lambda x, w, b: psn_multi_step(x, w, b, surrogate),
+        lambda x, w, b: psn_reference(x, w, b, surrogate),
+        x,
+        [torch.randn(T, T) * 0.6, torch.randn(T, 1) * 0.3 - 0.5],
+        dtype,
+        f"PSN in column blocks {dtype}",
+    )
+    _assert_matches(
+        lambda x, w, b: sliding_psn_gemm(x, w, b, surrogate),
+        lambda x, w, b: sliding_psn_reference(x, w, b, surrogate),
+        x.transpose(1, 2),  # a strided input
+        [torch.randn(3), torch.tensor(-0.4)],
+        dtype,
+        f"sliding PSN in column blocks {dtype}",
     )

@@ -1,9 +1,10 @@
-"""The parallel spiking neurons as one matrix product over time.
+"""The parallel spiking neurons as one matrix product over time, computed in column blocks.
 
 The charge of every step is a linear function of the whole input sequence, so the
-``T`` charges are one ``addmm`` ``[T, T] @ [T, N*...]`` and the surrogate runs once on
-the result: no loop over ``T``, and the backward (:class:`PSNFunction`) is two more
-matrix products.
+``T`` charges are the product ``[T, T] @ [T, N*...]``: no loop over ``T``, and the
+backward (:class:`PSNFunction`) is two more matrix products. With ``T`` as the inner
+dimension the product is bound by memory traffic, so both passes walk the columns in
+blocks that stay in cache (:func:`~spikelayers_neuron.ops.blocks.column_blocks`).
 The readable definitions are in :mod:`.reference`.
 """
 
@@ -19,6 +20,7 @@ from torch.autograd.function import once_differentiable
 from spikelayers.kernels import reference_under_torch_func
 
 from ...surrogate import fused_derivative
+from ..blocks import column_blocks
 from ..precision import compute_dtype
 from ..surrogate_derivative import surrogate_derivative_
 from .reference import psn_reference
@@ -29,12 +31,16 @@ Surrogate = Callable[[torch.Tensor], torch.Tensor]
 class PSNFunction(torch.autograd.Function):
     """``(x [T, M], weight [T, T], bias [T, 1] or [], surrogate) -> surrogate(bias + weight @ x)``.
 
-    Writes the spikes of a Heaviside surrogate (see
-    :func:`~spikelayers_neuron.surrogate.fused_derivative`) straight into the output in one
-    pass. Saves the charge ``h`` and, in the backward, turns a copy of it into
-    ``dL/dh = surrogate'(h) * dL/ds`` in place, then ``dL/dx = weight^T dL/dh``,
-    ``dL/dweight = dL/dh x^T`` and ``dL/dbias`` its sum: the same numbers as autograd
-    through :func:`torch.addmm` and the surrogate, with fewer temporaries.
+    Both passes walk ``x`` in column blocks ``[T, a:b]``. The forward computes a block's
+    charge into one reused scratch buffer and writes its spikes into the output (for a
+    Heaviside surrogate, see :func:`~spikelayers_neuron.surrogate.fused_derivative`, as
+    the one comparison ``weight @ x >= -bias``); it saves ``x`` rather than ``h``. The
+    backward recomputes each block's ``h`` in the scratch buffer, turns it into
+    ``dL/dh = surrogate'(h) * dL/ds`` in place, writes ``dL/dx = weight^T dL/dh`` into its
+    columns of the input gradient and accumulates ``dL/dweight += dL/dh x^T`` and
+    ``dL/dbias``. So the only ``[T, M]`` tensors that touch memory are ``x``, the spikes
+    and the two gradients: the numbers of autograd through :func:`torch.addmm` and the
+    surrogate (up to rounding), with far less traffic.
     """
 
     @staticmethod
@@ -42,25 +48,65 @@ class PSNFunction(torch.autograd.Function):
         ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate
     ) -> torch.Tensor:
         """The spikes of the whole sequence (see the class)."""
-        h = torch.addmm(bias, weight, x)
+        spikes = x.new_empty(x.shape)
+        threshold = -bias if fused_derivative(surrogate) is not None else None
+        blocks = column_blocks(x.shape[1], x.element_size(), x.device)
+        scratch = _Scratch(x, blocks)
+        for columns in blocks:
+            if threshold is not None:  # Heaviside: weight @ x >= -bias, one pass, no boolean temporary
+                torch.ge(scratch.product(weight, x[:, columns]), threshold, out=spikes[:, columns])
+            else:
+                spikes[:, columns] = surrogate(scratch.charge(weight, x[:, columns], bias))
         ctx.surrogate = surrogate
         ctx.bias_shape = bias.shape
-        ctx.save_for_backward(x, weight, h)
-        if fused_derivative(surrogate) is not None:  # a Heaviside forward: one pass, no boolean temporary
-            return torch.ge(h, 0.0, out=torch.empty_like(h))
-        return surrogate(h)
+        ctx.save_for_backward(x, weight, bias)
+        return spikes
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_spike: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         """The gradients of the inputs that need one (``None`` for the others)."""
-        x, weight, h = ctx.saved_tensors
-        grad_h = surrogate_derivative_(ctx.surrogate, h.clone()).mul_(grad_spike)
-        needs = ctx.needs_input_grad
-        grad_x = weight.t().mm(grad_h) if needs[0] else None
-        grad_weight = grad_h.mm(x.t()) if needs[1] else None
-        grad_bias = grad_h.sum(1, keepdim=True).sum_to_size(ctx.bias_shape) if needs[2] else None
+        x, weight, bias = ctx.saved_tensors
+        needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        T, M = x.shape
+        grad_x = x.new_empty(T, M) if needs_x else None
+        grad_weight = weight.new_zeros(T, T) if needs_weight else None
+        grad_bias = x.new_zeros(T, 1) if needs_bias else None
+        weight_t = weight.t()
+        blocks = column_blocks(M, x.element_size(), x.device)
+        scratch = _Scratch(x, blocks)
+        for columns in blocks:
+            x_block = x[:, columns]
+            grad_h = surrogate_derivative_(ctx.surrogate, scratch.charge(weight, x_block, bias))
+            grad_h.mul_(grad_spike[:, columns])
+            if grad_x is not None:
+                torch.mm(weight_t, grad_h, out=grad_x[:, columns])
+            if grad_weight is not None:
+                grad_weight.addmm_(grad_h, x_block.t())
+            if grad_bias is not None:
+                grad_bias.add_(grad_h.sum(1, keepdim=True))
+        if grad_bias is not None:
+            grad_bias = grad_bias.sum_to_size(ctx.bias_shape)
         return grad_x, grad_weight, grad_bias, None
+
+
+class _Scratch:
+    """One reused, contiguous ``[T, width]`` buffer for the charge of a column block of ``x`` ``[T, M]``."""
+
+    def __init__(self, x: torch.Tensor, blocks: list[slice]) -> None:
+        self.rows = x.shape[0]
+        self.flat = x.new_empty(self.rows * (blocks[0].stop - blocks[0].start))
+
+    def charge(self, weight: torch.Tensor, x_block: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """``bias + weight @ x_block`` ``[T, width]``, written into the buffer."""
+        return torch.addmm(bias, weight, x_block, out=self._view(x_block.shape[1]))
+
+    def product(self, weight: torch.Tensor, x_block: torch.Tensor) -> torch.Tensor:
+        """``weight @ x_block`` ``[T, width]``, written into the buffer."""
+        return torch.mm(weight, x_block, out=self._view(x_block.shape[1]))
+
+    def _view(self, width: int) -> torch.Tensor:
+        return self.flat[: self.rows * width].view(self.rows, width)
 
 
 @reference_under_torch_func(psn_reference)
