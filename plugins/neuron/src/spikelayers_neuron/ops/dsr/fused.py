@@ -9,6 +9,7 @@ Readable definitions and the equations: :mod:`.reference`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -20,27 +21,31 @@ from ..precision import compute_dtype
 from .reference import DSRIFReference, DSRLIFReference
 
 
-def _spiking_forward(x_seq: torch.Tensor, v_threshold: torch.Tensor, alpha: float, beta: float | None) -> torch.Tensor:
-    """Spikes ``[T, N, *]`` (0 or ``v_threshold``) of the IF (``beta=None``) or LIF recurrence, in
-    the compute dtype; run column block by column block (:func:`..blocks.column_blocks`)."""
+def _spiking_forward(
+    x_seq: torch.Tensor, v_threshold: torch.Tensor, alpha: float, beta: float | None, delta_t: float | None = None
+) -> torch.Tensor:
+    """Spikes ``[T, N, *]`` (0 or ``v_threshold``, divided by ``delta_t`` when given) of the IF
+    (``beta=None``) or LIF recurrence, in the compute dtype; run column block by column
+    block (:func:`..blocks.column_blocks`), each block's spikes scaled once at its end."""
     dtype = compute_dtype(x_seq, v_threshold)
     v_th = v_threshold.detach().to(dtype)
-    limit = alpha * v_th
+    limit, minus_v_th = alpha * v_th, -v_th
     T, neurons = x_seq.shape[0], math.prod(x_seq.shape[1:])
     x = x_seq.reshape(T, neurons)
     out = torch.empty((T, neurons), dtype=dtype, device=x_seq.device)
     potential = torch.zeros(neurons, dtype=dtype, device=x_seq.device)
-    fired_all = torch.empty(neurons, dtype=torch.bool, device=x_seq.device)
     for block in column_blocks(neurons, out.element_size(), out.device):
-        m, fired = potential[block], fired_all[block]
+        m = potential[block]
         for t in range(T):
             if beta is None:
                 m.add_(x[t, block])
             else:
                 m.mul_(beta).add_(x[t, block], alpha=1 - beta)
-            torch.ge(m, limit, out=fired)
-            spikes = torch.mul(fired, v_th, out=out[t, block])
-            m.sub_(spikes)
+            fired = torch.ge(m, limit, out=out[t, block])  # 0 or 1 until the block ends
+            m.addcmul_(fired, minus_v_th)
+        spikes = out[:, block].mul_(v_th)
+        if delta_t is not None:
+            spikes.div_(delta_t)
     return out.view(x_seq.shape)
 
 
@@ -52,6 +57,25 @@ def weighted_rate(data: torch.Tensor, tau: float, delta_t: float) -> torch.Tenso
     weights = torch.exp(-(delta_t * T - steps * delta_t) / tau)
     weights = (weights / weights.sum()).to(device=data.device, dtype=data.dtype)
     return (weights @ data.flatten(1)).view(data.shape[1:])
+
+
+def _inside(
+    rate: torch.Tensor,
+    low: float,
+    high: torch.Tensor,
+    above: Callable[..., torch.Tensor],
+    below: Callable[..., torch.Tensor],
+) -> torch.Tensor:
+    """``1.0`` where ``above(rate, low)`` and ``below(rate, high)``, else ``0.0`` (``rate``'s shape
+    and dtype). Comparisons written straight into floating-point tensors take one fast
+    pass each, where boolean masks and ``torch.where`` take several times longer on CPU."""
+    inside = above(rate, low, out=torch.empty_like(rate))
+    return inside.mul_(below(rate, high, out=torch.empty_like(rate)))
+
+
+def _masked_sum(g: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``sum(g * mask)`` over every element, a 0-dim tensor."""
+    return torch.dot(g.reshape(-1), mask.reshape(-1))
 
 
 class DSRIFFunction(torch.autograd.Function):
@@ -87,11 +111,11 @@ class DSRIFFunction(torch.autograd.Function):
         g = grad_out.to(dtype).sum(0) * (ctx.T / grad_out.shape[0])
         grad_inp = None
         if ctx.needs_input_grad[0]:
-            kept = torch.where((rate >= 0) & (rate <= v_th), g / ctx.T, 0.0)
+            kept = _inside(rate, 0.0, v_th, torch.ge, torch.le).mul_(g).div_(ctx.T)
             grad_inp = kept.unsqueeze(0).expand(inp.shape).to(inp.dtype)
         grad_v_th = None
         if ctx.needs_input_grad[2]:
-            grad_v_th = torch.where(rate > v_th, g, 0.0).sum() * ctx.scaling
+            grad_v_th = _masked_sum(g, torch.gt(rate, v_th, out=torch.empty_like(rate))) * ctx.scaling
         return grad_inp, None, grad_v_th, None, None
 
 
@@ -112,7 +136,7 @@ class DSRLIFFunction(torch.autograd.Function):
     ) -> torch.Tensor:
         """The spikes of the whole sequence (see the class)."""
         v_th = torch.as_tensor(v_threshold, device=inp.device)
-        out = _spiking_forward(inp, v_th, alpha, math.exp(-delta_t / tau)).div_(delta_t)
+        out = _spiking_forward(inp, v_th, alpha, math.exp(-delta_t / tau), delta_t)
         ctx.save_for_backward(inp, v_th)
         ctx.T, ctx.tau, ctx.delta_t, ctx.scaling = T, tau, delta_t, v_threshold_grad_scaling
         return out.to(inp.dtype)
@@ -128,11 +152,11 @@ class DSRLIFFunction(torch.autograd.Function):
         g = weighted_rate(grad_out.to(dtype), tau, delta_t) * T
         grad_inp = None
         if ctx.needs_input_grad[0]:
-            kept = torch.where((rate > 0) & (rate < top), g / (tau * T), 0.0)
+            kept = _inside(rate, 0.0, top, torch.gt, torch.lt).mul_(g).div_(tau * T)
             grad_inp = kept.unsqueeze(0).expand(inp.shape).to(inp.dtype)
         grad_v_th = None
         if ctx.needs_input_grad[2]:
-            grad_v_th = torch.where(rate > top, g, 0.0).sum() * (delta_t * ctx.scaling)
+            grad_v_th = _masked_sum(g, torch.gt(rate, top, out=torch.empty_like(rate))) * (delta_t * ctx.scaling)
         return grad_inp, None, grad_v_th, None, None, None, None
 
 
