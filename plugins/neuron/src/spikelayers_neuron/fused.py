@@ -217,16 +217,17 @@ def _plif_grad_k(
     """One column block's ``sum_t dL/dh_t * dh_t/dk`` where ``dh_t/dk = [x_t] + v_r - v_{t-1}``."""
     v0, x_seq = inputs
     slope = torch.empty_like(grad_h[0])
-    fired = torch.empty_like(slope)
+    fired, v_prev = torch.empty_like(slope), torch.empty_like(slope)
     total = grad_h.new_zeros((), dtype=torch.float64)
     for t in range(len(h_steps)):
-        if t == 0:
-            slope.copy_(v0[block])
-        else:  # v_{t-1} rebuilt from h_{t-1}, as the forward computed it
-            _fire_and_reset(h_steps[t - 1], config, fired, slope)
-        slope.neg_().add_(config.charge_reset)
+        # v_{t-1}: the initial potential, or rebuilt from h_{t-1} as the forward computed it
+        v = v0[block] if t == 0 else _fire_and_reset(h_steps[t - 1], config, fired, v_prev)
         if x_seq is not None:
-            slope.add_(x_seq[t, block])
+            torch.sub(x_seq[t, block], v, out=slope)
+        else:
+            torch.neg(v, out=slope)
+        if config.charge_reset != 0.0:
+            slope.add_(config.charge_reset)
         total += slope.mul_(grad_h[t]).sum(dtype=torch.float64)
     return total
 
