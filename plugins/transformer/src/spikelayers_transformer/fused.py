@@ -1,6 +1,6 @@
 """The attention cores over all time steps and heads at once (no Python loop).
 
-Each function computes what its namesake in :mod:`.reference` defines.
+Each attention function computes what its namesake in :mod:`.reference` defines.
 """
 
 from __future__ import annotations
