@@ -61,6 +61,37 @@ def test_sdsa_kv_matches_reference(heads, d, H, W):
     assert_close(grads_of(y, (k, v)), grads_of(expected, (k, v)), "SDSA kv gradient", rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("train", [True, False])
+def test_sdsa_qkv_matches_reference(dtype, train):
+    torch.manual_seed(0)
+    fast = firing(lambda: layer.SpikeDrivenSelfAttention(8, 2))().to(dtype).train(train)
+    slow = copy.deepcopy(fast)
+    s = (3 * torch.randn(3, 2, 8, 3, 2, dtype=dtype)).requires_grad_(True)
+    modules = [((b.q_conv, b.k_conv, b.v_conv), (b.q_bn, b.k_bn, b.v_bn)) for b in (fast, slow)]
+    y = fused.sdsa_qkv(s, *modules[0])
+    expected = reference.sdsa_qkv_reference(s, *modules[1])
+    assert [part.shape for part in y] == [s.shape] * 3
+    tolerance = {"rtol": 1e-10, "atol": 1e-12} if dtype == torch.float64 else {"rtol": 1e-5, "atol": 1e-5}
+    assert_close(list(y), list(expected), "SDSA projections", **tolerance)
+    params = [[p for group in pair for m in group for p in m.parameters()] for pair in modules]
+    g_fast = grads_of(torch.stack(y), [s, *params[0]])
+    g_slow = grads_of(torch.stack(expected), [s, *params[1]])
+    assert_close(list(g_fast), list(g_slow), "SDSA projection gradients", **tolerance)
+    assert_close(list(fast.buffers()), list(slow.buffers()), "SDSA batch-norm buffers", **tolerance)
+
+
+@pytest.mark.parametrize("scale", [0.125, 0.3])
+def test_ssa_scores_scale_folding(scale):
+    qkv = spikes(2, 2, 3 * 2 * 4, 6).requires_grad_(True)
+    y = fused.ssa_scores(qkv, 2, scale)
+    expected = reference.ssa_scores_reference(qkv, 2, scale)
+    assert_close(y, expected, "SSA scores", rtol=1e-12, atol=1e-12)
+    assert_close(grads_of(y, qkv), grads_of(expected, qkv), "SSA scores gradient", rtol=1e-10, atol=1e-12)
+    assert fused.is_power_of_two(0.125) and fused.is_power_of_two(4.0)
+    assert not any(fused.is_power_of_two(v) for v in (0.3, 0.0, -0.5))
+
+
 BLOCK_PAIRS = [
     (lambda: layer.SpikingSelfAttention(12, 3), ReferenceSpikingSelfAttention, (3, 2, 12, 6)),
     (lambda: layer.QKAttention(8, 2), ReferenceQKAttention, (3, 2, 8, 5)),

@@ -36,9 +36,10 @@ class ReferenceQKAttention(QKAttention):
 
 
 class ReferenceSpikeDrivenSelfAttention(SpikeDrivenSelfAttention):
-    """SDSA with the per-step, per-head key-value summary."""
+    """SDSA with separate Q, K, V projections and the per-step, per-head key-value summary."""
 
     key_value = staticmethod(reference.sdsa_kv_reference)
+    projections = staticmethod(reference.sdsa_qkv_reference)
 
 
 def _build(cls: type[nn.Module], dim: int, **kwargs: object) -> Callable[[], nn.Module]:

@@ -7,7 +7,10 @@ owns channels ``h * d .. h * d + d - 1`` of each of Q, K and V (``d = C // heads
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
+from torch import nn
 
 
 def _head(x_step: torch.Tensor, part: int, head: int, channels: int, head_dim: int) -> torch.Tensor:
@@ -71,3 +74,15 @@ def sdsa_kv_reference(k: torch.Tensor, v: torch.Tensor, num_heads: int) -> torch
             heads.append((k_head * v_head).sum(dim=-1).unsqueeze(1))  # [N, 1, d]
         steps.append(torch.stack(heads, dim=1))
     return torch.stack(steps)
+
+
+def sdsa_qkv_reference(
+    s: torch.Tensor, convs: Sequence[nn.Module], norms: Sequence[nn.Module]
+) -> tuple[torch.Tensor, ...]:
+    """Spike-driven attention's projections, one at a time: ``norm_i(conv_i(s))`` for Q, K and V.
+
+    ``s`` ``[T, N, C, H, W]`` -> three ``[T, N, C, H, W]``; time is folded into the batch
+    (batch norm takes its statistics over all steps at once).
+    """
+    folded = s.flatten(0, 1)
+    return tuple(norm(conv(folded)).unflatten(0, s.shape[:2]) for conv, norm in zip(convs, norms))

@@ -38,6 +38,7 @@ class SpikeDrivenSelfAttention(nn.Module):
 
     keeps_child_step_mode = True  # its neurons always run whole sequences
     key_value: ClassVar[Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]] = staticmethod(fused.sdsa_kv)
+    projections: ClassVar[Callable[..., tuple[torch.Tensor, ...]]] = staticmethod(fused.sdsa_qkv)
 
     def __init__(
         self,
@@ -67,9 +68,8 @@ class SpikeDrivenSelfAttention(nn.Module):
         """``[T, N, C, H, W]`` -> ``[T, N, C, H, W]``, the attention branch plus ``x``."""
         check_input(self, x, 5, "[T, N, C, H, W]")
         s = self.shortcut_lif(x)
-        q = self.q_lif(_folded((self.q_conv, self.q_bn), s))
-        k = self.k_lif(_folded((self.k_conv, self.k_bn), s))
-        v = self.v_lif(_folded((self.v_conv, self.v_bn), s))
+        q, k, v = self.projections(s, (self.q_conv, self.k_conv, self.v_conv), (self.q_bn, self.k_bn, self.v_bn))
+        q, k, v = self.q_lif(q), self.k_lif(k), self.v_lif(v)
         kv = self.attn_lif(self.key_value(k, v, self.num_heads))
         z = q * kv.reshape(*kv.shape[:2], self.dim, 1, 1)
         return _folded((self.proj_conv, self.proj_bn), z) + x
