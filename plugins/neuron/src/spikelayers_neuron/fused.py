@@ -16,6 +16,7 @@ for LIF/PLIF)::
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -24,7 +25,7 @@ from torch.autograd.function import once_differentiable
 from spikelayers.kernels import reference_under_torch_func
 
 from .dynamics import NeuronConfig, charge, single_step
-from .ops.blocks import column_blocks
+from .ops.blocks import block_pieces, block_rows, column_blocks
 from .surrogate import SurrogateFunctionBase
 
 
@@ -50,12 +51,12 @@ class FusedNeuronFunction(torch.autograd.Function):
         v_seq = torch.empty_like(spikes) if config.store_v_seq else None
         v_last = torch.empty_like(start)
         for block in column_blocks(neurons, x.element_size(), x.device):
-            v = start[block]
+            v, v_out = start[block], v_last[block]
+            x_rows, spike_rows, h_rows = block_rows(x, block), block_rows(spikes, block), block_pieces(h_steps, block)
+            v_rows = None if v_seq is None else block_rows(v_seq, block)
             for t in range(T):
-                h = charge(x[t, block], v, k_value, config, out=h_steps[t][block])
-                v = _fire_and_reset(
-                    h, config, spikes[t, block], v_seq[t, block] if v_seq is not None else v_last[block]
-                )
+                h = charge(x_rows[t], v, k_value, config, out=h_rows[t])
+                v = _fire_and_reset(h, config, spike_rows[t], v_out if v_rows is None else v_rows[t])
         ctx.config = config
         ctx.k_value = k_value
         ctx.k_is_tensor = isinstance(k, torch.Tensor)
@@ -89,18 +90,19 @@ class FusedNeuronFunction(torch.autograd.Function):
         plif_inputs = _plif_inputs(ctx, neurons) if wants_k else None
         carry = 1.0 if config.kind == "if" else 1.0 - ctx.k_value
         for block in column_blocks(neurons, grad_h.element_size(), grad_h.device):
+            grad_h_rows, h_rows = block_rows(grad_h, block), block_pieces(h_steps, block)
             _block_backward(
-                grad_h[:, block],
-                [h[block] for h in h_steps],
-                None if grad_s is None else grad_s[:, block],
-                None if grad_v_flat is None else grad_v_flat[:, block],
+                grad_h_rows,
+                h_rows,
+                None if grad_s is None else block_rows(grad_s, block),
+                None if grad_v_flat is None else block_rows(grad_v_flat, block),
                 carry,
                 config,
             )
             if grad_v0 is not None:
-                torch.mul(grad_h[0, block], carry, out=grad_v0[block])
+                torch.mul(grad_h_rows[0], carry, out=grad_v0[block])
             if grad_k is not None:
-                grad_k += _plif_grad_k(plif_inputs, block, [h[block] for h in h_steps], grad_h[:, block], config)
+                grad_k += _plif_grad_k(plif_inputs, block, h_rows, grad_h_rows, config)
             if config.kind != "if" and config.decay_input:  # dL/dx = k dL/dh, while the block is in cache
                 grad_h[:, block].mul_(ctx.k_value)
         grad_x = grad_h.view(seq_shape) if ctx.needs_input_grad[0] else None
@@ -120,18 +122,20 @@ def _fire_and_reset(
 
 
 def _block_backward(
-    grad_h: torch.Tensor,
-    h_steps: list[torch.Tensor],
-    grad_spike: torch.Tensor | None,
-    grad_v: torch.Tensor | None,
+    grad_h: Sequence[torch.Tensor],
+    h_steps: Sequence[torch.Tensor],
+    grad_spike: Sequence[torch.Tensor] | None,
+    grad_v: Sequence[torch.Tensor] | None,
     carry: float | torch.Tensor,
     config: NeuronConfig,
 ) -> None:
-    """Write ``dL/dh_t`` into ``grad_h[t]`` for one column block ``[T, B]``.
+    """Write ``dL/dh_t`` into ``grad_h[t]`` for one column block, every argument given step
+    by step (``[B]`` each).
 
-    ``h_steps`` are the block's pre-spike potentials ``[B]``, ``grad_spike`` ``[T, B]`` (or
-    ``None``), ``grad_v`` ``[T, B]`` (``store_v_seq``), ``[1, B]`` (the last potential) or
-    ``None``. ``dL/dv_t`` is ``carry * dL/dh_{t+1}`` plus ``v``'s own gradient at step ``t``.
+    ``h_steps`` are the block's pre-spike potentials, ``grad_spike`` the spikes' gradients
+    (or ``None``), ``grad_v`` those of ``v_seq`` (``T`` steps, ``store_v_seq``), of the last
+    potential (one) or ``None``. ``dL/dv_t`` is ``carry * dL/dh_{t+1}`` plus ``v``'s own
+    gradient at step ``t``.
     """
     T = len(h_steps)
     if T == 0:
@@ -139,7 +143,7 @@ def _block_backward(
     scratch = torch.empty_like(grad_h[0])
     not_fired = torch.empty_like(scratch) if config.v_reset is not None else None
     zeros = torch.zeros_like(scratch) if grad_spike is None else None
-    per_step_v = grad_v is not None and grad_v.shape[0] == T and config.store_v_seq
+    per_step_v = grad_v is not None and len(grad_v) == T and config.store_v_seq
     carried = torch.empty_like(scratch)
     grad_v_next: torch.Tensor | None = grad_v[-1] if grad_v is not None else None  # dL/dv_t = scale * grad_v_next
     scale: float = 1.0
@@ -210,15 +214,15 @@ def _plif_inputs(ctx: Any, neurons: int) -> tuple[torch.Tensor, torch.Tensor | N
 def _plif_grad_k(
     inputs: tuple[torch.Tensor, torch.Tensor | None],
     block: slice,
-    h_steps: list[torch.Tensor],
-    grad_h: torch.Tensor,
+    h_steps: Sequence[torch.Tensor],
+    grad_h: Sequence[torch.Tensor],
     config: NeuronConfig,
 ) -> torch.Tensor:
     """One column block's ``sum_t dL/dh_t * dh_t/dk`` where ``dh_t/dk = [x_t] + v_r - v_{t-1}``."""
     v0, x_seq = inputs
     slope = torch.empty_like(grad_h[0])
     fired, v_prev = torch.empty_like(slope), torch.empty_like(slope)
-    total = grad_h.new_zeros((), dtype=torch.float64)
+    total = slope.new_zeros((), dtype=torch.float64)
     for t in range(len(h_steps)):
         # v_{t-1}: the initial potential, or rebuilt from h_{t-1} as the forward computed it
         v = v0[block] if t == 0 else _fire_and_reset(h_steps[t - 1], config, fired, v_prev)

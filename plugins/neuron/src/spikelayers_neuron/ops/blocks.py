@@ -37,3 +37,18 @@ def batch_blocks(batch: int, sample_elements: int, element_size: int, device: to
         return [slice(0, batch)]
     per_block = max(1, CPU_BLOCK_BYTES // max(sample_elements * element_size, 1))
     return [slice(start, min(start + per_block, batch)) for start in range(0, batch, per_block)]
+
+
+def block_rows(sequence: torch.Tensor, block: slice) -> tuple[torch.Tensor, ...]:
+    """The steps of ``sequence[:, block]``: ``[T, M]`` -> ``T`` tensors ``[B]`` (one ``unbind``,
+    and no slice when the block is every column)."""
+    if block.start in (0, None) and block.stop in (None, sequence.shape[1]):
+        return sequence.unbind(0)
+    return sequence[:, block].unbind(0)
+
+
+def block_pieces(tensors: list[torch.Tensor], block: slice) -> list[torch.Tensor]:
+    """``tensor[block]`` of each 1-D tensor (the tensors themselves when the block is every column)."""
+    if tensors and block.start in (0, None) and block.stop in (None, tensors[0].shape[0]):
+        return tensors
+    return [tensor[block] for tensor in tensors]
