@@ -73,27 +73,20 @@ class _NormaliseWithBatchStatistics(torch.autograd.Function):
         rows, grad_rows = _rows(x), _rows(grad_y)
         count = rows.shape[1] * rows.shape[3]
         invstd = torch.rsqrt(var + ctx.eps)
+        grad_sum = grad_rows.sum(dim=(1, 3), keepdim=True)
+        # sum of grad * (x - mean) over N and L, per (step, channel)
+        dot = torch.linalg.vecdot(grad_rows, rows).sum(dim=1).unsqueeze(1).unsqueeze(-1) - mean * grad_sum
         scale = invstd if weight is None else invstd * weight.unsqueeze(1).unsqueeze(-1)
-        wants_x = ctx.needs_input_grad[0]
-        grad_x = torch.empty_like(rows) if wants_x else None
-        dots = torch.empty_like(mean)
-        # One step at a time, so that the step's input and gradient, read from memory for
-        # the sums, are still in the cache for the gradient's pass.
-        for t in range(rows.shape[0]):
-            x_t, grad_t = rows[t], grad_rows[t]  # [N, C, L]
-            grad_sum = grad_t.sum(dim=(0, 2), keepdim=True)
-            # sum of grad * (x - mean) over N and L, per channel
-            dot = torch.linalg.vecdot(grad_t, x_t).sum(dim=0).unsqueeze(-1) - mean[t] * grad_sum
-            dots[t] = dot
-            if grad_x is not None:
-                # scale * (grad - grad_sum / n - (x - mean) * invstd² * dot / n), as x * a + b + grad * scale
-                a = -scale[t] * invstd[t] * invstd[t] * dot / count
-                b = -scale[t] * grad_sum / count - mean[t] * a
-                torch.addcmul(b, x_t, a, out=grad_x[t]).addcmul_(grad_t, scale[t])
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            # scale * (grad - grad_sum / n - (x - mean) * invstd² * dot / n), as x * a + b + grad * scale
+            a = -scale * invstd * invstd * dot / count
+            b = -scale * grad_sum / count - mean * a
+            grad_x = (rows * a).add_(b).addcmul_(grad_rows, scale).view_as(x)
         grad_weight = None
         if weight is not None and ctx.needs_input_grad[1]:
-            grad_weight = (dots * invstd).view(weight.shape)
-        return None if grad_x is None else grad_x.view_as(x), grad_weight, None
+            grad_weight = (dot * invstd).view(weight.shape)
+        return grad_x, grad_weight, None
 
 
 def _rows(x: torch.Tensor) -> torch.Tensor:
