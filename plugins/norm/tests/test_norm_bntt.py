@@ -9,6 +9,7 @@ from torch import nn
 from spikelayers import functional, layer
 from spikelayers.base import MemoryModule
 from spikelayers.testing import assert_close
+from spikelayers_norm import bntt as bntt_module
 from spikelayers_norm.bntt import batch_norm_through_time, batch_norm_through_time_reference
 from spikelayers_norm.bntt_cases import randomise_steps
 
@@ -32,7 +33,12 @@ def buffers(module):
 @pytest.mark.parametrize("config", CONFIGS, ids=str)
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize(("dims", "shape"), [(d, s) for d, shapes in SHAPES.items() for s in shapes])
-def test_all_steps_path_matches_per_step_batch_norms(dims, shape, training, config):
+@pytest.mark.parametrize("small_steps", ["all-steps path", "per-step path"])
+def test_all_steps_path_matches_per_step_batch_norms(dims, shape, training, config, small_steps, monkeypatch):
+    """The whole-sequence path (forced for these small steps) and the per-step path that
+    small steps take by default both give the per-step batch norms' numbers."""
+    if small_steps == "all-steps path":
+        monkeypatch.setattr(bntt_module, "SMALL_STEP_ELEMENTS", 0)
     torch.manual_seed(0)
     fast = build(dims, **config)
     slow = copy.deepcopy(fast)

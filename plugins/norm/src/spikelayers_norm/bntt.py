@@ -89,6 +89,10 @@ class _NormaliseWithBatchStatistics(torch.autograd.Function):
         return grad_x, grad_weight, None
 
 
+SMALL_STEP_ELEMENTS = 2**15
+"""Below this many elements per step, training-mode BNTT runs one batch norm per step."""
+
+
 def _rows(x: torch.Tensor) -> torch.Tensor:
     """``[T, N, C, *]`` as ``[T, N, C, L]`` (a view when ``x`` allows it)."""
     return x.reshape(*x.shape[:3], math.prod(x.shape[3:]))
@@ -129,6 +133,10 @@ def batch_norm_through_time(x_seq: torch.Tensor, norms: Sequence[_BatchNorm], tr
         if training and tracked:
             torch._foreach_add_([norm.num_batches_tracked for norm in norms], 1)
         return x_seq.clone()
+    if (training or not tracked) and x_seq[0].numel() < SMALL_STEP_ELEMENTS:
+        # Small steps: one native batch norm per step costs less than the whole-sequence
+        # statistics' fixed overhead (and updates the same running statistics).
+        return _reference_in_mode(x_seq, norms, training)
     weight = torch.stack([norm.weight for norm in norms]) if first.affine else None
     if training or not tracked:
         y, mean, var = _NormaliseWithBatchStatistics.apply(x_seq, weight, first.eps)
