@@ -37,6 +37,20 @@ def compute_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.promote_types(x.dtype, torch.float32)
 
 
+def _sequence_buffers(
+    x_seq: torch.Tensor, v0: torch.Tensor, dtype: torch.dtype, store_v_seq: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, list[torch.Tensor], torch.Tensor]:
+    """A forward's tensors over ``M`` neurons: the input ``[T, M]``, the spikes and (with
+    ``store_v_seq``) potentials ``[T, M]`` to fill, ``T`` empty charges ``[M]`` in ``dtype``,
+    and the initial potential ``[M]`` in ``dtype``."""
+    T, neurons = x_seq.shape[0], v0.numel()
+    x = x_seq.reshape(T, neurons)
+    spikes = torch.empty_like(x)
+    v_seq = torch.empty_like(x) if store_v_seq else None
+    h_steps = [torch.empty(neurons, dtype=dtype, device=x.device) for _ in range(T)]
+    return x, spikes, v_seq, h_steps, v0.detach().reshape(neurons).to(dtype)
+
+
 def _reset(h: torch.Tensor, spike: torch.Tensor, v_threshold: float, v_reset: float | None) -> torch.Tensor:
     """The forward value of the reset (no gradient bookkeeping)."""
     if v_reset is None:
@@ -128,11 +142,7 @@ class FusedCellFunction(torch.autograd.Function):
         dtype = compute_dtype(x_seq)
         k_value = None if k is None else k.detach().to(dtype)
         T, neurons = x_seq.shape[0], v0.numel()
-        x = x_seq.reshape(T, neurons)
-        spikes = torch.empty_like(x)
-        v_seq = torch.empty_like(x) if config.store_v_seq else None
-        h_steps = [torch.empty(neurons, dtype=dtype, device=x.device) for _ in range(T)]
-        start = v0.detach().reshape(neurons).to(dtype)
+        x, spikes, v_seq, h_steps, start = _sequence_buffers(x_seq, v0, dtype, config.store_v_seq)
         v_last, scratch = torch.empty_like(start), torch.empty_like(start)
         same = dtype == x_seq.dtype
         for block in column_blocks(neurons, start.element_size(), x.device):
@@ -285,11 +295,7 @@ class FusedIzhikevichFunction(torch.autograd.Function):
         dtype = compute_dtype(x_seq)
         same = dtype == x_seq.dtype
         T, neurons = x_seq.shape[0], v0.numel()
-        x = x_seq.reshape(T, neurons)
-        spikes = torch.empty_like(x)
-        v_seq = torch.empty_like(x) if c.store_v_seq else None
-        h_steps = [torch.empty(neurons, dtype=dtype, device=x.device) for _ in range(T)]
-        v_start = v0.detach().reshape(neurons).to(dtype)
+        x, spikes, v_seq, h_steps, v_start = _sequence_buffers(x_seq, v0, dtype, c.store_v_seq)
         w_all = w0.detach().reshape(neurons).to(dtype, copy=True)
         v_last, scratch = torch.empty_like(v_start), torch.empty_like(v_start)
         for block in column_blocks(neurons, v_start.element_size(), x.device):

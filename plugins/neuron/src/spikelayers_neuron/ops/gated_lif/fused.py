@@ -124,9 +124,9 @@ class GatedLIFFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, grad_s: torch.Tensor | None, grad_v: torch.Tensor | None) -> tuple[Any, ...]:
         """The gradients of the inputs that need one (``None`` for the others)."""
-        x_seq, v0, u_seq, s_seq, leak, gamma, drop, decay, gain, theta = ctx.saved_tensors
+        x_seq, v0, u_seq, s_seq, *coefficients = ctx.saved_tensors
+        saved = _SavedSequence(x_seq, v0, u_seq, s_seq, tuple(coefficients))
         needs = ctx.needs_input_grad
-        coefficients = (leak, gamma, drop, decay, gain, theta)
         sums = [torch.zeros(c.shape, dtype=c.dtype, device=c.device) for c in coefficients]
         grad_x = torch.empty(x_seq.shape, dtype=x_seq.dtype, device=x_seq.device) if needs[0] else None
         grad_v0 = torch.empty_like(v0) if needs[1] else None
@@ -135,11 +135,7 @@ class GatedLIFFunction(torch.autograd.Function):
             grad_u = _block_backward(
                 ctx.surrogate,
                 block,
-                x_seq,
-                v0,
-                u_seq,
-                s_seq,
-                coefficients,
+                saved,
                 grad_s,
                 grad_v,
                 grad_x,
@@ -148,8 +144,19 @@ class GatedLIFFunction(torch.autograd.Function):
                 needs[2:8],
             )
             if grad_v0 is not None:
-                torch.mul(grad_u, leak, out=grad_v0[block])
+                torch.mul(grad_u, saved.coefficients[0], out=grad_v0[block])
         return (grad_x, grad_v0, *(s if need else None for s, need in zip(sums, needs[2:8])), None)
+
+
+class _SavedSequence(NamedTuple):
+    """What the backward reads: the input, initial potential, potentials and spikes
+    ``[T, N, *]`` (``v0`` ``[N, *]``), and the coefficients (leak, gamma, drop, decay, gain, theta)."""
+
+    x_seq: torch.Tensor
+    v0: torch.Tensor
+    u_seq: torch.Tensor
+    s_seq: torch.Tensor
+    coefficients: tuple[torch.Tensor, ...]
 
 
 def _blocks(v0: torch.Tensor) -> list[slice]:
@@ -167,11 +174,7 @@ def _step(coefficient: torch.Tensor, t: int) -> torch.Tensor:
 def _block_backward(
     surrogate: Surrogate,
     block: slice,
-    x_seq: torch.Tensor,
-    v0: torch.Tensor,
-    u_seq: torch.Tensor,
-    s_seq: torch.Tensor,
-    coefficients: tuple[torch.Tensor, ...],
+    saved: _SavedSequence,
     grad_s: torch.Tensor | None,
     grad_v: torch.Tensor | None,
     grad_x: torch.Tensor | None,
@@ -181,7 +184,8 @@ def _block_backward(
 ) -> torch.Tensor:
     """One block's reverse recursion: writes ``grad_x[:, block]``, adds to the coefficient
     gradients ``sums``, and returns ``G[0] = dL/du[0]`` (``[b, *]``, in ``buffers``)."""
-    leak, gamma, drop, _, gain, theta = coefficients
+    u_seq, s_seq = saved.u_seq, saved.s_seq
+    leak, gamma, drop, _, gain, theta = saved.coefficients
     leak_gamma = leak * gamma
     grad_u, following, grad_z, scratch, term = buffers  # G[t], G[t+1], dL/d(u[t] - theta)
     T = u_seq.shape[0]
@@ -210,18 +214,14 @@ def _block_backward(
             torch.add(grad_z, scratch, out=grad_u)
         if grad_x is not None:
             torch.mul(grad_u, _step(gain, t), out=grad_x[t, block])
-        _add_coefficient_gradients(t, block, x_seq, v0, u_seq, s_seq, coefficients, grad_u, grad_z, sums, term, needs)
+        _add_coefficient_gradients(t, block, saved, grad_u, grad_z, sums, term, needs)
     return grad_u
 
 
 def _add_coefficient_gradients(
     t: int,
     block: slice,
-    x_seq: torch.Tensor,
-    v0: torch.Tensor,
-    u_seq: torch.Tensor,
-    s_seq: torch.Tensor,
-    coefficients: tuple[torch.Tensor, ...],
+    saved: _SavedSequence,
     grad_u: torch.Tensor,
     grad_z: torch.Tensor,
     sums: list[torch.Tensor],
@@ -229,6 +229,7 @@ def _add_coefficient_gradients(
     needs: tuple[bool, ...],
 ) -> None:
     """Add step ``t``'s share of each needed coefficient gradient (``du[t]/dc * G[t]``)."""
+    x_seq, v0, u_seq, s_seq, coefficients = saved
     leak, gamma, _, _, gain, theta = coefficients
     v_prev = v0[block] if t == 0 else u_seq[t - 1, block]
     s_prev = None if t == 0 else s_seq[t - 1, block]
