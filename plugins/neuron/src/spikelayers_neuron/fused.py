@@ -208,7 +208,7 @@ def _step_backward(
 def _plif_inputs(ctx: Any, neurons: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """PLIF's saved ``(v0 [M], x_seq [T, M] or None)``, flattened over neurons."""
     v0, x_seq = ctx.saved_tensors
-    return v0.detach().reshape(neurons), None if x_seq is None else x_seq.detach().reshape(-1, neurons)
+    return v0.detach().reshape(neurons), None if x_seq is None else x_seq.detach().reshape(x_seq.shape[0], neurons)
 
 
 def _plif_grad_k(

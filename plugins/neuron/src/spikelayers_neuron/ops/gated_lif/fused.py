@@ -21,6 +21,7 @@ works. Readable definition:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -163,7 +164,7 @@ def _blocks(v0: torch.Tensor) -> list[slice]:
     """Blocks of whole samples of ``v0`` ``[N, *]`` (one slice for a single-sample state)."""
     if v0.dim() < 2:
         return [slice(None)]
-    return batch_blocks(v0.shape[0], v0[0].numel(), v0.element_size(), v0.device)
+    return batch_blocks(v0.shape[0], math.prod(v0.shape[1:]), v0.element_size(), v0.device)
 
 
 def _step(coefficient: torch.Tensor, t: int) -> torch.Tensor:
