@@ -110,14 +110,18 @@ class FusedNeuronFunction(torch.autograd.Function):
         return grad_x, None if grad_v0 is None else grad_v0.view(v_shape), grad_k_out, None
 
 
-def _fire_and_reset(
-    h: torch.Tensor, config: NeuronConfig, spike_out: torch.Tensor, v_out: torch.Tensor
-) -> torch.Tensor:
+def _fire_and_reset(h: torch.Tensor, config: Any, spike_out: torch.Tensor, v_out: torch.Tensor) -> torch.Tensor:
     """Write the spike of ``h`` into ``spike_out`` and the reset potential into ``v_out`` (returned)."""
-    spike = torch.ge(h, config.v_threshold, out=spike_out)
-    if config.v_reset is None:  # h - v_threshold * spike
-        return torch.sub(h, spike, alpha=config.v_threshold, out=v_out)
-    v = torch.addcmul(h, h, spike, value=-1.0, out=v_out)  # h * (1 - spike) + v_reset * spike
+    return _reset_into(h, torch.ge(h, config.v_threshold, out=spike_out), config, v_out)
+
+
+def _reset_into(h: torch.Tensor, spike: torch.Tensor, config: Any, out: torch.Tensor) -> torch.Tensor:
+    """The potential after firing ``spike`` from ``h``, written into ``out``: ``h - v_threshold *
+    spike`` (soft reset) or ``h * (1 - spike) + v_reset * spike`` (hard). ``config`` is any
+    neuron config with ``v_threshold`` and ``v_reset``."""
+    if config.v_reset is None:
+        return torch.sub(h, spike, alpha=config.v_threshold, out=out)
+    v = torch.addcmul(h, h, spike, value=-1.0, out=out)
     return v.add_(spike, alpha=config.v_reset) if config.v_reset != 0.0 else v
 
 

@@ -26,8 +26,8 @@ from torch.autograd.function import once_differentiable
 from spikelayers.kernels import reference_under_torch_func
 
 from .cells import CellConfig, IzhikevichConfig
-from .fused import _step_backward
-from .ops.blocks import column_blocks
+from .fused import _fire_and_reset, _step_backward
+from .ops.blocks import block_pieces, block_rows, column_blocks
 from .reference import reference_cell_multi_step, reference_izhikevich_multi_step
 from .surrogate import apply_derivative_, fused_derivative
 
@@ -49,21 +49,6 @@ def _sequence_buffers(
     v_seq = torch.empty_like(x) if store_v_seq else None
     h_steps = [torch.empty(neurons, dtype=dtype, device=x.device) for _ in range(T)]
     return x, spikes, v_seq, h_steps, v0.detach().reshape(neurons).to(dtype)
-
-
-def _reset(h: torch.Tensor, spike: torch.Tensor, v_threshold: float, v_reset: float | None) -> torch.Tensor:
-    """The forward value of the reset (no gradient bookkeeping)."""
-    if v_reset is None:
-        return h - v_threshold * spike
-    return h - h * spike + v_reset * spike
-
-
-def _reset_slope(h: torch.Tensor, spike: torch.Tensor, sg: torch.Tensor, config: Any) -> torch.Tensor:
-    """``dv/dh`` of the reset, the spike's own dependence on ``h`` included (``sg``)."""
-    if config.v_reset is None:
-        return torch.ones_like(h) if config.detach_reset else 1.0 - config.v_threshold * sg
-    slope = 1.0 - spike
-    return slope if config.detach_reset else slope + (config.v_reset - h) * sg
 
 
 def _charge_into(
@@ -102,34 +87,26 @@ def _charge_into(
     return h.mul_(k).relu_()
 
 
-def _reset_into(h: torch.Tensor, spike: torch.Tensor, config: Any, out: torch.Tensor) -> torch.Tensor:
-    """The reset's value ``[N, *]`` written into ``out``."""
-    if config.v_reset is None:
-        return torch.sub(h, spike, alpha=config.v_threshold, out=out)
-    v = torch.addcmul(h, h, spike, value=-1.0, out=out)
-    return v.add_(spike, alpha=config.v_reset) if config.v_reset != 0.0 else v
-
-
 def _fire_into(
     h: torch.Tensor,
     config: Any,
-    t: int,
-    spikes: torch.Tensor,
-    v_seq: torch.Tensor | None,
+    spike_out: torch.Tensor,
+    v_out: torch.Tensor | None,
     same: bool,
     scratch: torch.Tensor,
     v_buffer: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Step ``t``'s spike and reset ``(spike, v)`` ``[N, *]`` from ``h``, stored in ``spikes[t]``
-    (and ``v_seq[t]``); written there directly when the compute dtype is the output's
-    (``same``), else through ``scratch`` and ``v_buffer``."""
-    spike = torch.ge(h, config.v_threshold, out=spikes[t] if same else scratch)
-    if not same:
-        spikes[t] = spike
-    v = _reset_into(h, spike, config, v_seq[t] if v_seq is not None and same else v_buffer)
-    if v_seq is not None and not same:
-        v_seq[t] = v
-    return spike, v
+    """One step's spike and reset ``(spike, v)`` ``[B]`` from ``h``, stored in ``spike_out``
+    (and ``v_out``, the step of ``v_seq``, if given); written there directly when the compute
+    dtype is the output's (``same``), else through ``scratch`` and ``v_buffer``."""
+    if same:
+        v = _fire_and_reset(h, config, spike_out, v_buffer if v_out is None else v_out)
+        return spike_out, v
+    v = _fire_and_reset(h, config, scratch, v_buffer)
+    spike_out.copy_(scratch)
+    if v_out is not None:
+        v_out.copy_(v)
+    return scratch, v
 
 
 class FusedCellFunction(torch.autograd.Function):
@@ -146,13 +123,14 @@ class FusedCellFunction(torch.autograd.Function):
         v_last, scratch = torch.empty_like(start), torch.empty_like(start)
         same = dtype == x_seq.dtype
         for block in column_blocks(neurons, start.element_size(), x.device):
-            v = start[block]
-            block_spikes = spikes[:, block]
-            block_v_seq = None if v_seq is None else v_seq[:, block]
+            v, v_buffer, scratch_block = start[block], v_last[block], scratch[block]
+            x_rows, spike_rows, h_rows = block_rows(x, block), block_rows(spikes, block), block_pieces(h_steps, block)
+            v_rows = None if v_seq is None else block_rows(v_seq, block)
             for t in range(T):
-                x_t = x[t, block] if same else x[t, block].to(dtype)
-                h = _charge_into(x_t, v, k_value, config, h_steps[t][block], scratch[block])
-                _, v = _fire_into(h, config, t, block_spikes, block_v_seq, same, scratch[block], v_last[block])
+                x_t = x_rows[t] if same else x_rows[t].to(dtype)
+                h = _charge_into(x_t, v, k_value, config, h_rows[t], scratch_block)
+                v_out = None if v_rows is None else v_rows[t]
+                _, v = _fire_into(h, config, spike_rows[t], v_out, same, scratch_block, v_buffer)
         ctx.config, ctx.k_value, ctx.h_steps = config, k_value, h_steps
         ctx.dtypes = (x_seq.dtype, v0.dtype, None if k is None else k.dtype)
         ctx.save_for_backward(v0)
@@ -201,8 +179,7 @@ class FusedCellFunction(torch.autograd.Function):
                 if config.cell == "klif":  # its partials need no v_{t-1}
                     v_prev = not_fired
                 elif t > 0:
-                    prev = h_steps[t - 1][block]
-                    v_prev = _reset_into(prev, torch.ge(prev, config.v_threshold, out=not_fired), config, factor)
+                    v_prev = _fire_and_reset(h_steps[t - 1][block], config, not_fired, factor)
                 else:
                     v_prev = factor.copy_(v0[block])
                 _chain_(gh, h, v_prev, k, config, grad_x[t, block], gv, grad_k)
@@ -299,13 +276,13 @@ class FusedIzhikevichFunction(torch.autograd.Function):
         w_all = w0.detach().reshape(neurons).to(dtype, copy=True)
         v_last, scratch = torch.empty_like(v_start), torch.empty_like(v_start)
         for block in column_blocks(neurons, v_start.element_size(), x.device):
-            v, w = v_start[block], w_all[block]
-            block_spikes = spikes[:, block]
-            block_v_seq = None if v_seq is None else v_seq[:, block]
+            v, w, v_buffer, scratch_block = v_start[block], w_all[block], v_last[block], scratch[block]
+            x_rows, spike_rows, h_rows = block_rows(x, block), block_rows(spikes, block), block_pieces(h_steps, block)
+            v_rows = None if v_seq is None else block_rows(v_seq, block)
             for t in range(T):
-                x_t = x[t, block] if same else x[t, block].to(dtype)
+                x_t = x_rows[t] if same else x_rows[t].to(dtype)
                 # H = (x + a0 v^2 + (tau - a0 (v_rest + v_c)) v + a0 v_rest v_c - w) / tau
-                h = torch.addcmul(x_t, v, v, value=c.a0, out=h_steps[t][block])
+                h = torch.addcmul(x_t, v, v, value=c.a0, out=h_rows[t])
                 h.add_(v, alpha=c.tau - c.a0 * (c.v_rest + c.v_c)).sub_(w)
                 if c.v_rest * c.v_c != 0.0:
                     h.add_(c.a0 * c.v_rest * c.v_c)
@@ -314,7 +291,8 @@ class FusedIzhikevichFunction(torch.autograd.Function):
                 w.mul_(1.0 - 1.0 / c.tau_w).add_(h, alpha=c.a / c.tau_w)
                 if c.a * c.v_rest != 0.0:
                     w.add_(-c.a * c.v_rest / c.tau_w)
-                spike, v = _fire_into(h, c, t, block_spikes, block_v_seq, same, scratch[block], v_last[block])
+                v_out = None if v_rows is None else v_rows[t]
+                spike, v = _fire_into(h, c, spike_rows[t], v_out, same, scratch_block, v_buffer)
                 if c.b != 0.0:
                     w.add_(spike, alpha=c.b)
         ctx.config, ctx.h_steps = config, h_steps
@@ -377,8 +355,7 @@ class FusedIzhikevichFunction(torch.autograd.Function):
                 torch.mul(gh, 1.0 / c.tau, out=grad_x[t, block])
                 gw.mul_(1.0 - 1.0 / c.tau_w).add_(gh, alpha=-1.0 / c.tau)
                 if t > 0:
-                    prev = h_steps[t - 1][block]
-                    _reset_into(prev, torch.ge(prev, c.v_threshold, out=mask), c, v_prev)
+                    _fire_and_reset(h_steps[t - 1][block], c, mask, v_prev)
                 else:
                     v_prev.copy_(v0[block])
                 # dH/dv = 1 + a0 (2 v - v_rest - v_c) / tau

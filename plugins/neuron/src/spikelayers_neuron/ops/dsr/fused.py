@@ -16,7 +16,7 @@ import torch
 
 from spikelayers.kernels import reference_under_torch_func
 
-from ..blocks import column_blocks
+from ..blocks import block_rows, column_blocks
 from ..precision import compute_dtype
 from .reference import DSRIFReference, DSRLIFReference
 
@@ -36,12 +36,12 @@ def _spiking_forward(
     potential = torch.zeros(neurons, dtype=dtype, device=x_seq.device)
     for block in column_blocks(neurons, out.element_size(), out.device):
         m = potential[block]
-        for t in range(T):
+        for x_t, out_t in zip(block_rows(x, block), block_rows(out, block)):
             if beta is None:
-                m.add_(x[t, block])
+                m.add_(x_t)
             else:
-                m.mul_(beta).add_(x[t, block], alpha=1 - beta)
-            fired = torch.ge(m, limit, out=out[t, block])  # 0 or 1 until the block ends
+                m.mul_(beta).add_(x_t, alpha=1 - beta)
+            fired = torch.ge(m, limit, out=out_t)  # 0 or 1 until the block ends
             m.addcmul_(fired, minus_v_th)
         spikes = out[:, block].mul_(v_th)
         if delta_t is not None:
