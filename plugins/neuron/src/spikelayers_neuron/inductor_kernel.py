@@ -1,0 +1,267 @@
+"""Compiled CPU kernels of the neurons' multi-step paths (the ``'inductor'`` backend).
+
+The forward and the backward of a whole sequence are each written once as plain
+element-wise PyTorch ops unrolled over ``T`` (:func:`sequence_forward`,
+:func:`sequence_backward`), and compiled by ``torch.compile`` (TorchInductor's C++
+backend). Every step is element-wise across neurons, so the compiler fuses the ``T``
+steps into one vectorised loop over neurons, run on all threads: the forward reads the
+input once and writes the spikes and the charged potentials ``h_t`` once; the backward
+reads the gradients and ``h_t`` once and writes the input gradient once. The PyTorch
+kernels (:mod:`spikelayers_neuron.fused`, :mod:`spikelayers_neuron.fused_cells`) take one
+pass through the cache per op of a step instead.
+
+Values are computed in float32 for half-precision inputs (the input's dtype otherwise)
+and rounded once on output. The first call of a configuration (neuron kind, reset,
+surrogate, ``T``, dtype) compiles for some seconds; later calls, and later processes
+through TorchInductor's on-disk cache, run the compiled code. Covered: IF, LIF, PLIF
+(op ``"neuron.multi_step"``) and QIF, EIF, KLIF (op ``"neuron.cell_multi_step"``) with a
+surrogate that has a :meth:`~spikelayers_neuron.surrogate.SurrogateFunctionBase.derivative`;
+other surrogates, an empty sequence or batch, and a call inside an enclosing
+``torch.compile`` run the PyTorch kernel. Readable definition:
+:mod:`spikelayers_neuron.reference`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from .cells import CellConfig, cell_charge, cell_partials
+from .dynamics import NeuronConfig, charge, reset
+from .fused import neuron_multi_step
+from .fused_cells import cell_multi_step, compute_dtype
+from .surrogate import fused_derivative
+
+Config = NeuronConfig | CellConfig
+Partials = tuple[torch.Tensor | float, torch.Tensor | float, torch.Tensor | float | None]
+
+RECOMPILE_LIMIT = 64
+"""Compiled variants kept per function (configurations, ``T``, dtypes); past it a call
+runs the same functions uncompiled."""
+
+
+# -- one step's charge and its partial derivatives -----------------------------------------
+
+
+def step_charge(x: torch.Tensor, v: torch.Tensor, k: float | torch.Tensor | None, config: Config) -> torch.Tensor:
+    """``h`` ``[M]`` from input ``x`` and potential ``v`` ``[M]`` (:func:`~.dynamics.charge`
+    or :func:`~.cells.cell_charge`)."""
+    if isinstance(config, CellConfig):
+        return cell_charge(x, v, k, config)  # type: ignore[arg-type]
+    return charge(x, v, k, config)
+
+
+def step_partials(
+    x: torch.Tensor, v: torch.Tensor, h: torch.Tensor, k: float | torch.Tensor | None, config: Config
+) -> Partials:
+    """``(dh/dx, dh/dv, dh/dk)`` of the step that charged ``v`` with ``x`` into ``h``.
+
+    IF: ``(1, 1, -)``; LIF/PLIF: ``(k, 1 - k, x + v_r - v)`` with ``decay_input``,
+    ``(1, 1 - k, v_r - v)`` without; cells: :func:`~.cells.cell_partials`.
+    """
+    if isinstance(config, CellConfig):
+        return cell_partials(v, h, k, config)  # type: ignore[arg-type]
+    if config.kind == "if":
+        return 1.0, 1.0, None
+    assert k is not None
+    rest = config.charge_reset - v
+    if config.decay_input:
+        return k, 1.0 - k, x + rest
+    return 1.0, 1.0 - k, rest
+
+
+def _fire(h: torch.Tensor, config: Config) -> torch.Tensor:
+    return (h >= config.v_threshold).to(h.dtype)
+
+
+def _reset_slope(h: torch.Tensor, sg: torch.Tensor, config: Config) -> torch.Tensor | float:
+    """``dv/dh`` through firing and reset: ``1 - s + (v_reset - h) sg`` (hard) or
+    ``1 - v_threshold sg`` (soft); without the ``sg`` terms under ``detach_reset``."""
+    if config.v_reset is None:
+        return 1.0 if config.detach_reset else 1.0 - config.v_threshold * sg
+    slope = 1.0 - _fire(h, config)
+    return slope if config.detach_reset else slope + (config.v_reset - h) * sg
+
+
+# -- the two passes, as traced and compiled ------------------------------------------------
+
+
+def sequence_forward(
+    x_seq: torch.Tensor, v0: torch.Tensor, k: float | torch.Tensor | None, config: Config
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``T`` steps from ``v0`` ``[M]`` over ``x_seq`` ``[T, M]`` (``T >= 1``).
+
+    Returns:
+        ``(spike_seq [T, M], h_seq [T, M], v)``: the spikes in ``x_seq``'s dtype, the
+        charged potentials in the compute dtype (what the backward needs), and ``v_seq``
+        ``[T, M]`` in ``x_seq``'s dtype (``config.store_v_seq``) or the last potential
+        ``[M]`` in the compute dtype.
+    """
+    dtype = v0.dtype
+    v = v0
+    spikes, charged, potentials = [], [], []
+    for x in x_seq.unbind(0):
+        h = step_charge(x.to(dtype), v, k, config)
+        spike = _fire(h, config)
+        v = reset(h, spike, config)  # type: ignore[arg-type]
+        spikes.append(spike.to(x_seq.dtype))
+        charged.append(h)
+        if config.store_v_seq:
+            potentials.append(v.to(x_seq.dtype))
+    v_out = torch.stack(potentials) if config.store_v_seq else v
+    return torch.stack(spikes), torch.stack(charged), v_out
+
+
+def sequence_backward(
+    grad_spike: torch.Tensor | None,
+    grad_v: torch.Tensor | None,
+    h_seq: torch.Tensor,
+    x_seq: torch.Tensor,
+    v0: torch.Tensor,
+    k: float | torch.Tensor | None,
+    config: Config,
+    wants_k: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """The gradients of :func:`sequence_forward`'s inputs, in reverse over ``T``::
+
+        dL/dh_t     = sg_t dL/ds_t + dv_t/dh_t dL/dv_t
+        dL/dx_t     = dh_t/dx_t dL/dh_t,    dL/dv_{t-1} = dh_t/dv_{t-1} dL/dh_t (+ v_seq's own)
+
+    ``v_{t-1}`` is rebuilt from ``h_{t-1}`` (or is ``v0``); ``grad_v`` is ``[T, M]``
+    with ``store_v_seq``, else ``[M]``; either gradient may be ``None`` (zero).
+
+    Returns:
+        ``(dL/dx_seq [T, M] in x_seq's dtype, dL/dv0 [M], dL/dk (0-dim) or None)``.
+    """
+    derivative = config.surrogate.derivative
+    T = h_seq.shape[0]
+    per_step_v = config.store_v_seq and grad_v is not None
+    g_v = grad_v.to(h_seq.dtype) if grad_v is not None and not per_step_v else torch.zeros_like(v0)
+    grad_x: list[torch.Tensor] = []
+    grad_k = torch.zeros_like(v0) if wants_k else None
+    for t in range(T - 1, -1, -1):
+        h = h_seq[t]
+        if per_step_v:
+            assert grad_v is not None
+            g_v = g_v + grad_v[t].to(h.dtype)
+        sg = derivative(h - config.v_threshold)
+        g_h = g_v * _reset_slope(h, sg, config)
+        if grad_spike is not None:
+            g_h = g_h + sg * grad_spike[t].to(h.dtype)
+        v_prev = v0 if t == 0 else reset(h_seq[t - 1], _fire(h_seq[t - 1], config), config)  # type: ignore[arg-type]
+        dh_dx, dh_dv, dh_dk = step_partials(x_seq[t].to(h.dtype), v_prev, h, k, config)
+        grad_x.append((g_h * dh_dx).to(x_seq.dtype))
+        if grad_k is not None:
+            assert dh_dk is not None
+            grad_k = grad_k + g_h * dh_dk
+        g_v = g_h * dh_dv
+    grad_x.reverse()
+    return torch.stack(grad_x), g_v, None if grad_k is None else grad_k.sum()
+
+
+@functools.cache
+def _compiled(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` compiled once per process (its variants are compiled on first use)."""
+    return torch.compile(function, fullgraph=True, dynamic=True)
+
+
+def _run_compiled(function: Callable[..., Any], *args: Any) -> Any:
+    with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
+        return _compiled(function)(*args)
+
+
+class InductorSequenceFunction(torch.autograd.Function):
+    """``(x_seq [T, N, *], v0 [N, *], k, config) -> (spike_seq [T, N, *], v_seq [T, N, *] or v_T [N, *])``
+    through the compiled :func:`sequence_forward` and :func:`sequence_backward`."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, k: float | torch.Tensor | None, config: Config
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        T, neurons = x_seq.shape[0], v0.numel()
+        dtype = compute_dtype(x_seq)
+        x = x_seq.detach().reshape(T, neurons)
+        start = v0.detach().reshape(neurons).to(dtype)
+        k_value = k.detach().to(dtype) if isinstance(k, torch.Tensor) else k
+        spikes, h_seq, v = _run_compiled(sequence_forward, x, start, k_value, config)
+        ctx.config, ctx.k_value = config, k_value
+        ctx.k_dtype = k.dtype if isinstance(k, torch.Tensor) else None
+        ctx.shapes = (x_seq.shape, v0.shape, v0.dtype)
+        ctx.save_for_backward(h_seq, x, start)
+        v_shape = x_seq.shape if config.store_v_seq else v0.shape
+        return spikes.view(x_seq.shape), v.view(v_shape) if config.store_v_seq else v.to(v0.dtype).view(v_shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(
+        ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
+        h_seq, x, start = ctx.saved_tensors
+        x_shape, v_shape, v_dtype = ctx.shapes
+        T, neurons = h_seq.shape
+        grad_s = None if grad_spike is None else grad_spike.reshape(T, neurons)
+        grad_v_flat = None if grad_v is None else grad_v.reshape((T, neurons) if ctx.config.store_v_seq else (neurons,))
+        wants_k = ctx.k_dtype is not None and ctx.needs_input_grad[2]
+        grad_x, grad_v0, grad_k = _run_compiled(
+            sequence_backward, grad_s, grad_v_flat, h_seq, x, start, ctx.k_value, ctx.config, wants_k
+        )
+        return (
+            grad_x.view(x_shape),
+            grad_v0.view(v_shape).to(v_dtype),
+            None if grad_k is None else grad_k.to(ctx.k_dtype),
+            None,
+        )
+
+
+# -- the registered kernels ------------------------------------------------------------------
+
+
+def unsupported_reason(surrogate: type, spiking: bool) -> str | None:
+    """Why the compiled kernels cannot run a neuron with this surrogate (the kernel specs'
+    ``supports``), or ``None``: they need a spiking surrogate with a ``derivative``."""
+    if not spiking:
+        return "a surrogate with spiking=False has no compiled kernel"
+    if getattr(surrogate, "derivative", None) is None or _defines_no_derivative(surrogate):
+        return f"the surrogate {surrogate.__name__} defines no derivative for the compiled kernel"
+    return None
+
+
+def _defines_no_derivative(surrogate: type) -> bool:
+    from .surrogate import _SurrogateMixin
+
+    return not issubclass(surrogate, _SurrogateMixin) or surrogate.derivative is _SurrogateMixin.derivative
+
+
+def _runs_compiled(x_seq: torch.Tensor, v0: torch.Tensor, config: Config) -> bool:
+    """Whether a call takes the compiled kernel (else the PyTorch kernel runs it)."""
+    return (
+        x_seq.shape[0] > 0
+        and v0.numel() > 0
+        and x_seq.device.type == "cpu"
+        and fused_derivative(config.surrogate) is not None
+        and not torch.compiler.is_compiling()
+    )
+
+
+def neuron_multi_step_inductor(
+    x_seq: torch.Tensor, v0: torch.Tensor, k: float | torch.Tensor | None, config: NeuronConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``'inductor'`` kernel of ``"neuron.multi_step"`` (IF, LIF, PLIF); same contract as
+    :func:`spikelayers_neuron.fused.neuron_multi_step`."""
+    if not _runs_compiled(x_seq, v0, config):
+        return neuron_multi_step(x_seq, v0, k, config)
+    return InductorSequenceFunction.apply(x_seq, v0, k, config)
+
+
+def cell_multi_step_inductor(
+    x_seq: torch.Tensor, v0: torch.Tensor, k: torch.Tensor | None, config: CellConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``'inductor'`` kernel of ``"neuron.cell_multi_step"`` (QIF, EIF, KLIF); same
+    contract as :func:`spikelayers_neuron.fused_cells.cell_multi_step`."""
+    if not _runs_compiled(x_seq, v0, config):
+        return cell_multi_step(x_seq, v0, k, config)
+    return InductorSequenceFunction.apply(x_seq, v0, k, config)
