@@ -187,3 +187,22 @@ def test_get_kernel_answers_with_the_torch_kernel_under_torch_func(kernel_plugin
     torch.func.grad(lambda x: call(x).sum())(torch.zeros(3))
     assert chosen == [double_torch] * 6
     assert kernels.get_kernel("test.double", "triton", "cpu") is double_triton  # outside again
+
+
+def test_inductor_runs_on_cpu_tensors_with_a_cxx_compiler(monkeypatch, tmp_path):
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    reason = kernels.backend_unavailable_reason("inductor", "cpu")
+    assert reason is not None and "C++ compiler" in reason and "g++" in reason
+    compiler = tmp_path / "my-c++"
+    compiler.write_text("#!/bin/sh\n")
+    compiler.chmod(0o755)
+    monkeypatch.setenv("CXX", "my-c++")
+    assert kernels.cxx_compiler() == str(compiler)
+    assert kernels.backend_unavailable_reason("inductor", "cpu") is None
+    assert "CPU kernels only (got a cuda tensor)" in kernels.backend_unavailable_reason("inductor", "cuda")
+    assert "got no device" in kernels.backend_unavailable_reason("inductor")
+
+
+def test_auto_never_picks_inductor():
+    assert "inductor" in kernels.BACKENDS and "inductor" not in kernels.AUTO_PREFERENCE

@@ -6,8 +6,10 @@ function that says why it cannot take a call with given settings (for example a
 surrogate function it has no derivative for). Whether a backend runs on this machine
 and device is decided here: ``'torch'`` runs everywhere; ``'triton'`` runs on CUDA
 tensors when triton is importable, or on any device when ``TRITON_INTERPRET=1``
-(triton's CPU interpreter, used by the tests). ``'auto'`` takes the first backend of
-:data:`AUTO_PREFERENCE` that can run the call.
+(triton's CPU interpreter, used by the tests); ``'inductor'`` (kernels that
+``torch.compile`` builds for the CPU) runs on CPU tensors where a C++ compiler is found.
+``'auto'`` takes the first backend of :data:`AUTO_PREFERENCE` that can run the call; it
+never takes ``'inductor'``, whose first call of a configuration compiles for seconds.
 
 :func:`get_kernel` is on the hot path of every stateful layer: after its first call for
 an ``(op, backend, device type, settings)`` it is one dictionary read on the plugin
@@ -20,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -30,10 +33,12 @@ from .errors import BackendUnavailableError
 from .plugins import Registry, get_registry, hook_results
 from .targets import load_target
 
-BACKENDS: tuple[str, ...] = ("torch", "triton")
+BACKENDS: tuple[str, ...] = ("torch", "triton", "inductor")
 AUTO = "auto"
 AUTO_PREFERENCE: tuple[str, ...] = ("triton", "torch")
-"""The order in which ``'auto'`` tries the backends."""
+"""The order in which ``'auto'`` tries the backends (``'inductor'`` is only ever asked for)."""
+CXX_COMPILERS: tuple[str, ...] = ("g++", "c++", "clang++")
+"""The C++ compilers looked for when ``$CXX`` is not set (TorchInductor's CPU code needs one)."""
 HOOK = "spikelayers_kernels"
 
 KernelT = TypeVar("KernelT", bound=Callable[..., Any])
@@ -242,6 +247,8 @@ def backend_unavailable_reason(
     """
     if backend == "torch":
         return None
+    if backend == "inductor":
+        return _inductor_unavailable_reason(device)
     if backend != "triton":
         return f"unknown backend {backend!r}; expected one of {BACKENDS}"
     if not (triton_installed() if installed is None else installed):
@@ -252,6 +259,28 @@ def backend_unavailable_reason(
     if device_type != "cuda":
         where = "no device" if device_type is None else f"a {device_type} tensor"
         return f"needs CUDA tensors (got {where}); set TRITON_INTERPRET=1 to run on triton's CPU interpreter"
+    return None
+
+
+def cxx_compiler() -> str | None:
+    """The path of the C++ compiler TorchInductor would use (``$CXX``, else the first of
+    :data:`CXX_COMPILERS` on ``PATH``), or ``None``."""
+    names = [os.environ["CXX"]] if os.environ.get("CXX") else list(CXX_COMPILERS)
+    for name in names:
+        found = shutil.which(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _inductor_unavailable_reason(device: torch.device | str | None) -> str | None:
+    device_type = _device_type(device)
+    if device_type != "cpu":
+        where = "no device" if device_type is None else f"a {device_type} tensor"
+        return f"compiles CPU kernels only (got {where}); on CUDA use the 'triton' backend"
+    if cxx_compiler() is None:
+        wanted = f"$CXX ({os.environ['CXX']})" if os.environ.get("CXX") else ", ".join(CXX_COMPILERS)
+        return f"needs a C++ compiler for torch.compile on CPU; none found (looked for {wanted})"
     return None
 
 

@@ -8,6 +8,7 @@ import torch
 from spikelayers.testing import assert_close
 from spikelayers_neuron.dynamics import NeuronConfig
 from spikelayers_neuron.fused import FusedNeuronFunction, neuron_multi_step
+from spikelayers_neuron.node import IFNode, LIFNode, ParametricLIFNode
 from spikelayers_neuron.ops import blocks
 from spikelayers_neuron.reference import reference_multi_step
 from spikelayers_neuron.surrogate import ATan, PiecewiseQuadratic, Sigmoid, SurrogateFunctionBase
@@ -129,3 +130,28 @@ def test_fused_matches_reference_across_column_blocks(kind, reset, detach, decay
         label = f"{kind} {reset} detach={detach} decay={decay} store={store}, 3 column blocks"
         assert_close(out, ref_out, f"{label}: outputs", rtol=1e-10, atol=1e-10)
         assert_close(grads, ref_grads, f"{label}: gradients (x, v0[, k])", rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("cls", [IFNode, LIFNode, ParametricLIFNode])
+def test_surrogate_subclass_with_its_own_forward_runs_its_own_maths(cls):
+    """A surrogate subclass that moves the threshold in ``forward`` (and keeps its parent's
+    derivative) must not run the fused kernel, which fires at ``h >= v_threshold``."""
+
+    class Shifted(Sigmoid):
+        def forward(self, x):
+            return super().forward(x - 0.1)
+
+    x = torch.full((3, 2, 4), 2.1)  # charges to 1.05 (LIF/PLIF) or 2.1 (IF): between the two thresholds for LIF
+    x[:, 1] = 1.0 + torch.linspace(0.0, 0.2, 4)
+    for mode in ("m", "s"):
+        node = cls(surrogate_function=Shifted(), step_mode=mode)
+        xa = x.clone().requires_grad_()
+        spikes = node(xa) if mode == "m" else torch.stack([node(step) for step in xa])
+        (spikes * torch.arange(spikes.numel()).view_as(spikes)).sum().backward()
+        ref_x = x.clone().requires_grad_()
+        config = node.config(False)
+        ref, _ = reference_multi_step(ref_x, torch.zeros(2, 4), node.decay(), config)
+        (ref * torch.arange(ref.numel()).view_as(ref)).sum().backward()
+        assert_close(
+            [spikes, xa.grad], [ref, ref_x.grad], f"{cls.__name__} ({mode}) with Shifted", rtol=1e-5, atol=1e-6
+        )

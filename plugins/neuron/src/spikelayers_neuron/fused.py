@@ -26,7 +26,7 @@ from spikelayers.kernels import reference_under_torch_func
 
 from .dynamics import NeuronConfig, charge, single_step
 from .ops.blocks import block_pieces, block_rows, column_blocks
-from .surrogate import SurrogateFunctionBase
+from .surrogate import fused_derivative
 
 
 class FusedNeuronFunction(torch.autograd.Function):
@@ -240,12 +240,6 @@ def _plif_grad_k(
     return total
 
 
-def _has_derivative(surrogate: Any) -> bool:
-    if not isinstance(surrogate, SurrogateFunctionBase):
-        return False
-    return type(surrogate).derivative is not SurrogateFunctionBase.derivative
-
-
 def _loop(
     x_seq: torch.Tensor, v: torch.Tensor, k: float | torch.Tensor | None, config: NeuronConfig
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -275,10 +269,11 @@ def neuron_multi_step(
         ``(spike_seq [T, N, *], v)``; ``v`` is ``v_seq [T, N, *]`` when
         ``config.store_v_seq``, else the last potential ``[N, *]``.
 
-    A surrogate that is not a :class:`SurrogateFunctionBase` with a ``derivative`` runs
-    as a differentiable loop of single steps instead of the fused function, and so does
-    every call under a :mod:`torch.func` transform.
+    A surrogate whose ``derivative`` the fused function may not use
+    (:func:`~spikelayers_neuron.surrogate.fused_derivative`: none, a non-spiking one, or a
+    subclass that overrides its forward without its derivative) runs as a differentiable
+    loop of single steps instead, and so does every call under a :mod:`torch.func` transform.
     """
-    if not _has_derivative(config.surrogate) or not config.surrogate.spiking:
+    if fused_derivative(config.surrogate) is None:
         return _loop(x_seq, v0, k, config)
     return FusedNeuronFunction.apply(x_seq, v0, k, config)

@@ -16,8 +16,8 @@ surrogate, ``T``, dtype) compiles for some seconds; later calls, and later proce
 through TorchInductor's on-disk cache, run the compiled code. Covered: IF, LIF, PLIF
 (op ``"neuron.multi_step"``) and QIF, EIF, KLIF (op ``"neuron.cell_multi_step"``) with a
 surrogate that has a :meth:`~spikelayers_neuron.surrogate.SurrogateFunctionBase.derivative`;
-other surrogates, an empty sequence or batch, and a call inside an enclosing
-``torch.compile`` run the PyTorch kernel. Readable definition:
+other surrogates, an empty sequence, fewer than two neurons, and a call inside an
+enclosing ``torch.compile`` run the PyTorch kernel. Readable definition:
 :mod:`spikelayers_neuron.reference`.
 """
 
@@ -237,10 +237,12 @@ def _defines_no_derivative(surrogate: type) -> bool:
 
 
 def _runs_compiled(x_seq: torch.Tensor, v0: torch.Tensor, config: Config) -> bool:
-    """Whether a call takes the compiled kernel (else the PyTorch kernel runs it)."""
+    """Whether a call takes the compiled kernel (else the PyTorch kernel runs it). A single
+    neuron is left to the PyTorch kernel too: the compiled code, general in the number of
+    neurons, would be specialised (compiled again) for exactly one."""
     return (
         x_seq.shape[0] > 0
-        and v0.numel() > 0
+        and v0.numel() > 1
         and x_seq.device.type == "cpu"
         and fused_derivative(config.surrogate) is not None
         and not torch.compiler.is_compiling()

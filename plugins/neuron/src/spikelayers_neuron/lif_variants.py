@@ -68,12 +68,12 @@ class KLIFNode(BaseNode):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: ``'torch'`` or ``'triton'`` (multi-step mode without ``scale_reset``).
+        backend: ``'torch'``, ``'triton'`` or ``'inductor'`` (multi-step mode without ``scale_reset``).
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
     kernel_op = "neuron.cell_multi_step"
-    supported_backends = ("torch", "triton")
+    supported_backends = ("torch", "triton", "inductor")
 
     def __init__(
         self,

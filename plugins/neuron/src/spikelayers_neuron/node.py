@@ -37,7 +37,7 @@ class _ChargeFireResetNode(BaseNode):
     """IF/LIF/PLIF: the fused path of op ``"neuron.multi_step"`` (``kind`` picks the charge)."""
 
     kind = "if"
-    supported_backends = ("torch", "triton")
+    supported_backends = ("torch", "triton", "inductor")
 
     def decay(self) -> float | torch.Tensor | None:
         """``k = 1/tau`` of the charge (``None`` for IF)."""
@@ -78,7 +78,7 @@ class IFNode(_ChargeFireResetNode):
             :class:`~spikelayers_neuron.surrogate.Sigmoid`).
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: kernel backend of multi-step mode, ``'torch'`` or ``'triton'``.
+        backend: kernel backend of multi-step mode, ``'torch'``, ``'triton'`` or ``'inductor'`` (compiled for the CPU).
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
@@ -117,7 +117,7 @@ class LIFNode(_ChargeFireResetNode):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: kernel backend of multi-step mode, ``'torch'`` or ``'triton'``.
+        backend: kernel backend of multi-step mode, ``'torch'``, ``'triton'`` or ``'inductor'`` (compiled for the CPU).
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
@@ -198,7 +198,7 @@ class ParametricLIFNode(_ChargeFireResetNode):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: kernel backend of multi-step mode, ``'torch'`` or ``'triton'``.
+        backend: kernel backend of multi-step mode, ``'torch'``, ``'triton'`` or ``'inductor'`` (compiled for the CPU).
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 

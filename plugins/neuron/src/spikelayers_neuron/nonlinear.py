@@ -79,13 +79,13 @@ class QIFNode(_CellNode):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: ``'torch'`` or ``'triton'`` (multi-step mode).
+        backend: ``'torch'``, ``'triton'`` or ``'inductor'`` (multi-step mode).
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
     cell = "qif"
     kernel_op = "neuron.cell_multi_step"
-    supported_backends = ("torch", "triton")
+    supported_backends = ("torch", "triton", "inductor")
 
     def __init__(
         self,
@@ -136,13 +136,13 @@ class EIFNode(_CellNode):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: ``'torch'`` or ``'triton'`` (multi-step mode).
+        backend: ``'torch'``, ``'triton'`` or ``'inductor'`` (multi-step mode).
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
     cell = "eif"
     kernel_op = "neuron.cell_multi_step"
-    supported_backends = ("torch", "triton")
+    supported_backends = ("torch", "triton", "inductor")
 
     def __init__(
         self,

@@ -84,8 +84,20 @@ def spikelayers_kernels() -> list[KernelSpec]:
             "spikelayers_neuron.triton_kernel:neuron_multi_step_triton",
             supports="spikelayers_neuron.triton_kernel:unsupported_reason",
         ),
+        KernelSpec(
+            "neuron.multi_step",
+            "inductor",
+            "spikelayers_neuron.inductor_kernel:neuron_multi_step_inductor",
+            supports="spikelayers_neuron.inductor_kernel:unsupported_reason",
+        ),
         KernelSpec("neuron.cell_multi_step", "torch", "spikelayers_neuron.fused_cells:cell_multi_step"),
         KernelSpec("neuron.cell_multi_step", "triton", "spikelayers_neuron.triton_cells:cell_multi_step_triton"),
+        KernelSpec(
+            "neuron.cell_multi_step",
+            "inductor",
+            "spikelayers_neuron.inductor_kernel:cell_multi_step_inductor",
+            supports="spikelayers_neuron.inductor_kernel:unsupported_reason",
+        ),
         KernelSpec("neuron.izhikevich_multi_step", "torch", "spikelayers_neuron.fused_cells:izhikevich_multi_step"),
         KernelSpec(
             "neuron.izhikevich_multi_step", "triton", "spikelayers_neuron.triton_cells:izhikevich_multi_step_triton"
