@@ -13,13 +13,21 @@ from spikelayers.errors import BackendUnavailableError
 from spikelayers.kernels import backend_unavailable_reason, cxx_compiler
 from spikelayers.testing import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, assert_close, kernel_tolerance
 from spikelayers_neuron import inductor_kernel
-from spikelayers_neuron.cells import CellConfig
+from spikelayers_neuron.cells import CellConfig, IzhikevichConfig
 from spikelayers_neuron.dynamics import NeuronConfig
-from spikelayers_neuron.inductor_kernel import InductorSequenceFunction, neuron_multi_step_inductor
-from spikelayers_neuron.lif_variants import KLIFNode
+from spikelayers_neuron.inductor_kernel import (
+    InductorIzhikevichFunction,
+    InductorSequenceFunction,
+    neuron_multi_step_inductor,
+)
+from spikelayers_neuron.lif_variants import KLIFNode, SLTTLIFNode
 from spikelayers_neuron.node import IFNode, LIFNode, ParametricLIFNode
 from spikelayers_neuron.nonlinear import EIFNode, IzhikevichNode, QIFNode
-from spikelayers_neuron.reference import reference_cell_multi_step, reference_multi_step
+from spikelayers_neuron.reference import (
+    reference_cell_multi_step,
+    reference_izhikevich_multi_step,
+    reference_multi_step,
+)
 from spikelayers_neuron.surrogate import ATan, PiecewiseQuadratic, Sigmoid, SoftSign
 
 pytestmark = pytest.mark.skipif(cxx_compiler() is None, reason="no C++ compiler for torch.compile on CPU")
@@ -136,7 +144,7 @@ def test_the_cases_cover_every_step_count_dtype_and_configuration():
     assert {n for n, _, _ in CASES} == {*NEURON_CONFIGS, *CELL_CONFIGS}
 
 
-@pytest.mark.parametrize("cls", [IFNode, LIFNode, ParametricLIFNode, QIFNode, EIFNode, KLIFNode])
+@pytest.mark.parametrize("cls", [IFNode, LIFNode, ParametricLIFNode, QIFNode, EIFNode, KLIFNode, IzhikevichNode])
 def test_inductor_backend_through_the_module(cls):
     """A neuron with ``backend='inductor'`` gives the ``'torch'`` backend's spikes, state and gradients."""
     x = torch.randn(5, 4, 3, 6) * 2 + 0.5
@@ -150,6 +158,65 @@ def test_inductor_backend_through_the_module(cls):
     got += [p.grad for p in fast.parameters()]
     want += [p.grad for p in slow.parameters()]
     assert_close(got, want, f"{cls.__name__}: inductor vs torch", rtol=1e-4, atol=1e-4)
+
+
+IZHIKEVICH_CONFIGS = {
+    "izhikevich-hard-sigmoid": IzhikevichConfig(
+        2.0, 0.8, 1.0, -0.1, 3.0, 0.5, 0.2, 1.0, -0.1, False, SURROGATES["sigmoid"]
+    ),
+    "izhikevich-soft-atan-detach-store": IzhikevichConfig(
+        2.0, 0.8, 1.0, -0.1, 3.0, 0.5, 0.2, 1.0, None, True, SURROGATES["atan"], True
+    ),
+    "izhikevich-hard-pwq-detach": IzhikevichConfig(
+        2.0, 0.8, 1.0, 0.0, 2.0, 0.3, 0.1, 1.0, 0.0, True, SURROGATES["pwq"]
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "T", "dtype"),
+    [(name, *GRID[(5 * i + 2) % len(GRID)]) for i, name in enumerate(IZHIKEVICH_CONFIGS)],
+    ids=lambda p: str(p).removeprefix("torch."),
+)
+def test_inductor_izhikevich_matches_reference(name, T, dtype):
+    config = IZHIKEVICH_CONFIGS[name]
+    tol = kernel_tolerance(dtype)
+    fired = total = 0
+    for seed, shape in enumerate(SHAPES):
+        label = f"{name} T={T} {dtype} {shape}"
+        g = torch.Generator().manual_seed(seed)
+        # moderate inputs: the quadratic charge diverges from far above the threshold
+        x = (torch.randn((T, *shape), generator=g) * 0.5 + 0.7).to(dtype)
+        v0, w0 = (torch.rand(shape, generator=g) * 0.5).to(dtype), (torch.rand(shape, generator=g) * 0.2).to(dtype)
+        runs = []
+        for fn, args in (
+            (InductorIzhikevichFunction.apply, (x, v0, w0)),
+            (reference_izhikevich_multi_step, (x.float(), v0.float(), w0.float())),
+        ):
+            leaves = [a.detach().clone().requires_grad_() for a in args]
+            spikes, v, w = fn(*leaves, config)
+            v = v if config.store_v_seq or v.dim() < x.dim() else v[-1]
+            runs.append((leaves, spikes, v, w))
+        (_, got_s, got_v, got_w), (_, ref_s, ref_v, ref_w) = runs
+        assert got_s.dtype == dtype and got_v.dtype == dtype and got_w.dtype == dtype, f"{label}: output dtypes"
+        keep = ~(got_s.detach().float() != ref_s.detach()).any(dim=0)
+        assert keep.float().mean() > 0.9, f"{label}: too many neurons fired differently"
+        fired, total = fired + ref_s.detach().sum().item(), total + ref_s.numel()
+        outputs = [
+            (got_v.detach().float()[..., keep], ref_v.detach()[..., keep]),
+            (got_w.detach().float()[keep], ref_w.detach()[keep]),
+        ]
+        assert_close(*map(list, zip(*outputs, strict=True)), f"{label}: potential and current", rtol=tol, atol=tol)
+        w_s, w_v = _loss_weights(x.shape, got_v.shape, keep, seed)
+        w_w = _loss_weights(x.shape, w0.shape, keep, seed + 7)[1]
+        grads = []
+        for leaves, s, v, w in runs:
+            loss = (s.float() * w_s).sum() + (v.float() * w_v).sum() + (w.float() * w_w).sum()
+            grads.append(torch.autograd.grad(loss, leaves))
+        for leaf, a, b in zip(["input", "initial potential", "initial current"], *grads, strict=True):
+            assert a.dtype == dtype, f"{label}: gradient of the {leaf} in {a.dtype}"
+            assert_close(a.float(), b, f"{label}: gradient of the {leaf}", rtol=tol, atol=tol)
+    assert 0.05 * total < fired < 0.95 * total, f"{fired} of {total} steps fired: too few or too many to test"
 
 
 def test_a_surrogate_without_derivative_is_refused_with_the_reason():
@@ -206,11 +273,11 @@ def test_inside_torch_compile_the_pytorch_kernel_is_traced():
 
 
 def test_set_backend_reaches_the_covered_neurons_only():
-    net = torch.nn.Sequential(LIFNode(), IzhikevichNode())
+    net = torch.nn.Sequential(LIFNode(), IzhikevichNode(), SLTTLIFNode())
     functional.set_backend(net, "inductor")
-    assert [m.backend for m in net] == ["inductor", "torch"]
-    with pytest.raises(ValueError, match="IzhikevichNode: backend must be"):
-        IzhikevichNode(backend="inductor")
+    assert [m.backend for m in net] == ["inductor", "inductor", "torch"]
+    with pytest.raises(ValueError, match="SLTTLIFNode: backend must be"):
+        SLTTLIFNode(backend="inductor")
 
 
 def test_the_backend_runs_on_cpu_only():

@@ -14,7 +14,8 @@ Values are computed in float32 for half-precision inputs (the input's dtype othe
 and rounded once on output. The first call of a configuration (neuron kind, reset,
 surrogate, ``T``, dtype) compiles for some seconds; later calls, and later processes
 through TorchInductor's on-disk cache, run the compiled code. Covered: IF, LIF, PLIF
-(op ``"neuron.multi_step"``) and QIF, EIF, KLIF (op ``"neuron.cell_multi_step"``) with a
+(op ``"neuron.multi_step"``), QIF, EIF, KLIF (op ``"neuron.cell_multi_step"``) and
+Izhikevich (op ``"neuron.izhikevich_multi_step"``, :func:`izhikevich_forward`) with a
 surrogate that has a :meth:`~spikelayers_neuron.surrogate.SurrogateFunctionBase.derivative`;
 other surrogates, an empty sequence, fewer than two neurons, and a call inside an
 enclosing ``torch.compile`` run the PyTorch kernel. Readable definition:
@@ -30,13 +31,13 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
-from .cells import CellConfig, cell_charge, cell_partials
+from .cells import CellConfig, IzhikevichConfig, cell_charge, cell_partials, izhikevich_charge
 from .dynamics import NeuronConfig, charge, reset
 from .fused import neuron_multi_step
-from .fused_cells import cell_multi_step, compute_dtype
+from .fused_cells import cell_multi_step, compute_dtype, izhikevich_multi_step
 from .surrogate import fused_derivative
 
-Config = NeuronConfig | CellConfig
+Config = NeuronConfig | CellConfig | IzhikevichConfig
 Partials = tuple[torch.Tensor | float, torch.Tensor | float, torch.Tensor | float | None]
 
 RECOMPILE_LIMIT = 64
@@ -163,6 +164,80 @@ def sequence_backward(
     return torch.stack(grad_x), g_v, None if grad_k is None else grad_k.sum()
 
 
+def izhikevich_forward(
+    x_seq: torch.Tensor, v0: torch.Tensor, w0: torch.Tensor, config: IzhikevichConfig
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``T`` Izhikevich steps from ``(v0, w0)`` ``[M]`` over ``x_seq`` ``[T, M]`` (``T >= 1``):
+    charge ``H``, ``w <- w + (a (H - v_rest) - w) / tau_w``, fire, reset, ``w <- w + b S``.
+
+    Returns:
+        ``(spike_seq [T, M], h_seq [T, M], v, w_T [M])``: as :func:`sequence_forward`,
+        plus the last adaptation current in the compute dtype.
+    """
+    c = config
+    v, w = v0, w0
+    spikes, charged, potentials = [], [], []
+    for x in x_seq.unbind(0):
+        h = izhikevich_charge(x.to(v0.dtype), v, w, c)
+        w = w + (c.a * (h - c.v_rest) - w) / c.tau_w
+        spike = _fire(h, c)
+        v = reset(h, spike, c)  # type: ignore[arg-type]
+        w = w + c.b * spike
+        spikes.append(spike.to(x_seq.dtype))
+        charged.append(h)
+        if c.store_v_seq:
+            potentials.append(v.to(x_seq.dtype))
+    v_out = torch.stack(potentials) if c.store_v_seq else v
+    return torch.stack(spikes), torch.stack(charged), v_out, w
+
+
+def izhikevich_backward(
+    grad_spike: torch.Tensor | None,
+    grad_v: torch.Tensor | None,
+    grad_w: torch.Tensor | None,
+    h_seq: torch.Tensor,
+    v0: torch.Tensor,
+    x_dtype: torch.dtype,
+    config: IzhikevichConfig,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The gradients of :func:`izhikevich_forward`'s ``(x_seq, v0, w0)``, in reverse over ``T``.
+
+    With ``gv, gw`` the gradients of the potential and current after step ``t``: the spike's
+    whole gradient is ``dL/ds + gv dv/ds + gw b`` (the spike that scales ``v_reset`` is never
+    detached); ``dL/dH = sg * that + gv dv/dH + gw a / tau_w``; then ``dL/dx_t = dL/dH / tau``,
+    ``dL/dw_{t-1} = gw (1 - 1/tau_w) - dL/dH / tau`` and ``dL/dv_{t-1} = dL/dH (1 + a0
+    (2 v_{t-1} - v_rest - v_c) / tau)``.
+    """
+    c = config
+    derivative = c.surrogate.derivative
+    T = h_seq.shape[0]
+    per_step_v = c.store_v_seq and grad_v is not None
+    g_v = grad_v.to(h_seq.dtype) if grad_v is not None and not per_step_v else torch.zeros_like(v0)
+    g_w = grad_w.to(h_seq.dtype) if grad_w is not None else torch.zeros_like(v0)
+    grad_x: list[torch.Tensor] = []
+    for t in range(T - 1, -1, -1):
+        h = h_seq[t]
+        if per_step_v:
+            assert grad_v is not None
+            g_v = g_v + grad_v[t].to(h.dtype)
+        spike = _fire(h, c)
+        sg = derivative(h - c.v_threshold)
+        if c.v_reset is None:
+            dv_ds, dv_dh = (0.0 if c.detach_reset else -c.v_threshold), 1.0
+        else:
+            dv_ds, dv_dh = (c.v_reset if c.detach_reset else c.v_reset - h), 1.0 - spike
+        g_s = g_v * dv_ds + g_w * c.b
+        if grad_spike is not None:
+            g_s = g_s + grad_spike[t].to(h.dtype)
+        g_h = sg * g_s + g_v * dv_dh + g_w * (c.a / c.tau_w)
+        v_prev = v0 if t == 0 else reset(h_seq[t - 1], _fire(h_seq[t - 1], c), c)  # type: ignore[arg-type]
+        grad_x.append((g_h / c.tau).to(x_dtype))
+        g_w = g_w * (1.0 - 1.0 / c.tau_w) - g_h / c.tau
+        g_v = g_h * (1.0 + c.a0 * (2.0 * v_prev - c.v_rest - c.v_c) / c.tau)
+    grad_x.reverse()
+    return torch.stack(grad_x), g_v, g_w
+
+
 @functools.cache
 def _compiled(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function`` compiled once per process (its variants are compiled on first use)."""
@@ -217,6 +292,46 @@ class InductorSequenceFunction(torch.autograd.Function):
         )
 
 
+class InductorIzhikevichFunction(torch.autograd.Function):
+    """``(x_seq [T, N, *], v0, w0 [N, *], config) -> (spike_seq, v_seq or v_T, w_T)`` through
+    the compiled :func:`izhikevich_forward` and :func:`izhikevich_backward`."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, w0: torch.Tensor, config: IzhikevichConfig
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        T, neurons = x_seq.shape[0], v0.numel()
+        dtype = compute_dtype(x_seq)
+        x = x_seq.detach().reshape(T, neurons)
+        start = v0.detach().reshape(neurons).to(dtype)
+        spikes, h_seq, v, w = _run_compiled(
+            izhikevich_forward, x, start, w0.detach().reshape(neurons).to(dtype), config
+        )
+        ctx.config, ctx.dtypes = config, (x_seq.dtype, v0.dtype, w0.dtype)
+        ctx.shapes = (x_seq.shape, v0.shape, w0.shape)
+        ctx.save_for_backward(h_seq, start)
+        v_out = v.view(x_seq.shape) if config.store_v_seq else v.to(v0.dtype).view(v0.shape)
+        return spikes.view(x_seq.shape), v_out, w.to(w0.dtype).view(w0.shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(
+        ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None, grad_w: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, None]:
+        h_seq, start = ctx.saved_tensors
+        x_dtype, v_dtype, w_dtype = ctx.dtypes
+        T, neurons = h_seq.shape
+        grad_s = None if grad_spike is None else grad_spike.reshape(T, neurons)
+        store = ctx.config.store_v_seq
+        grad_v_flat = None if grad_v is None else grad_v.reshape((T, neurons) if store else (neurons,))
+        grad_w_flat = None if grad_w is None else grad_w.reshape(neurons)
+        grad_x, grad_v0, grad_w0 = _run_compiled(
+            izhikevich_backward, grad_s, grad_v_flat, grad_w_flat, h_seq, start, x_dtype, ctx.config
+        )
+        x_shape, v_shape, w_shape = ctx.shapes
+        return grad_x.view(x_shape), grad_v0.to(v_dtype).view(v_shape), grad_w0.to(w_dtype).view(w_shape), None
+
+
 # -- the registered kernels ------------------------------------------------------------------
 
 
@@ -257,6 +372,16 @@ def neuron_multi_step_inductor(
     if not _runs_compiled(x_seq, v0, config):
         return neuron_multi_step(x_seq, v0, k, config)
     return InductorSequenceFunction.apply(x_seq, v0, k, config)
+
+
+def izhikevich_multi_step_inductor(
+    x_seq: torch.Tensor, v0: torch.Tensor, w0: torch.Tensor, config: IzhikevichConfig
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The ``'inductor'`` kernel of ``"neuron.izhikevich_multi_step"``; same contract as
+    :func:`spikelayers_neuron.fused_cells.izhikevich_multi_step`."""
+    if not _runs_compiled(x_seq, v0, config):
+        return izhikevich_multi_step(x_seq, v0, w0, config)
+    return InductorIzhikevichFunction.apply(x_seq, v0, w0, config)
 
 
 def cell_multi_step_inductor(

@@ -200,12 +200,12 @@ class IzhikevichNode(AdaptBaseNode):
         surrogate_function: the spike's surrogate-gradient function.
         detach_reset: whether the reset of ``v`` ignores the spike's gradient.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: ``'torch'`` or ``'triton'`` (multi-step mode).
+        backend: ``'torch'``, ``'triton'`` or ``'inductor'`` (multi-step mode).
         store_v_seq: in ``'m'``, keep every step's potential in ``v_seq`` ``[T, N, *]``.
     """
 
     kernel_op = "neuron.izhikevich_multi_step"
-    supported_backends = ("torch", "triton")
+    supported_backends = ("torch", "triton", "inductor")
 
     def __init__(
         self,

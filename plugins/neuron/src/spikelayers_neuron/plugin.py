@@ -102,6 +102,12 @@ def spikelayers_kernels() -> list[KernelSpec]:
         KernelSpec(
             "neuron.izhikevich_multi_step", "triton", "spikelayers_neuron.triton_cells:izhikevich_multi_step_triton"
         ),
+        KernelSpec(
+            "neuron.izhikevich_multi_step",
+            "inductor",
+            "spikelayers_neuron.inductor_kernel:izhikevich_multi_step_inductor",
+            supports="spikelayers_neuron.inductor_kernel:unsupported_reason",
+        ),
     ]
 
 
