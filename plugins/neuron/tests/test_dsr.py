@@ -6,11 +6,19 @@ import inspect
 import pytest
 import torch
 
+from spikelayers import functional
+from spikelayers.kernels import cxx_compiler
 from spikelayers.testing import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, assert_close, kernel_tolerance
 from spikelayers_neuron.dsr import DSRIFNode, DSRLIFNode
 from spikelayers_neuron.ops import blocks
 from spikelayers_neuron.ops.dsr.fused import DSRIFFunction, DSRLIFFunction, weighted_rate
+from spikelayers_neuron.ops.dsr.inductor_kernel import InductorDSRIFFunction, InductorDSRLIFFunction
 from spikelayers_neuron.ops.dsr.reference import DSRIFReference, DSRLIFReference, weighted_rate_reference
+
+needs_compiler = pytest.mark.skipif(cxx_compiler() is None, reason="no C++ compiler for torch.compile on CPU")
+# The fast paths: the PyTorch kernels and the compiled ('inductor') ones.
+IF_KERNELS = [DSRIFFunction, pytest.param(InductorDSRIFFunction, marks=needs_compiler)]
+LIF_KERNELS = [DSRLIFFunction, pytest.param(InductorDSRLIFFunction, marks=needs_compiler)]
 
 
 def _run(fn, x, v_th, args, seed=3):
@@ -27,13 +35,14 @@ def _sequence(T, dtype, scale, shift, seed):
     return (torch.randn((T, 3, 4, 5), generator=g) * scale + shift).to(dtype)
 
 
+@pytest.mark.parametrize("kernel", IF_KERNELS, ids=lambda k: k.__name__)
 @pytest.mark.parametrize("T", KERNEL_TEST_STEPS)
 @pytest.mark.parametrize("dtype", KERNEL_TEST_DTYPES)
-def test_dsr_if_matches_reference(T, dtype):
+def test_dsr_if_matches_reference(kernel, T, dtype):
     x = _sequence(T, dtype, 1.5, 0.4, T)
     v_th = torch.tensor(0.8)
     args = (T, 0.5, 1.7)  # T, alpha, grad scaling
-    out, grads = _run(DSRIFFunction.apply, x, v_th, args)
+    out, grads = _run(kernel.apply, x, v_th, args)
     ref, ref_grads = _run(DSRIFReference.apply, x, v_th, args)
     tol = kernel_tolerance(dtype)
     assert out.dtype == dtype
@@ -44,13 +53,14 @@ def test_dsr_if_matches_reference(T, dtype):
     assert (grads[0] != 0).any() and (grads[0] == 0).any(), "the rate window must be exercised on both sides"
 
 
+@pytest.mark.parametrize("kernel", LIF_KERNELS, ids=lambda k: k.__name__)
 @pytest.mark.parametrize("T", KERNEL_TEST_STEPS)
 @pytest.mark.parametrize("dtype", KERNEL_TEST_DTYPES)
-def test_dsr_lif_matches_reference(T, dtype):
+def test_dsr_lif_matches_reference(kernel, T, dtype):
     x = _sequence(T, dtype, 30.0, 15.0, T)
     v_th = torch.tensor(0.5)
     args = (T, 2.0, 0.05, 0.3, 0.8)  # T, tau, delta_t, alpha, grad scaling
-    out, grads = _run(DSRLIFFunction.apply, x, v_th, args)
+    out, grads = _run(kernel.apply, x, v_th, args)
     ref, ref_grads = _run(DSRLIFReference.apply, x, v_th, args)
     tol = kernel_tolerance(dtype)
     assert out.dtype == dtype
@@ -78,6 +88,28 @@ def test_dsr_matches_reference_across_column_blocks(fast, reference, args, scale
     assert (out != 0).any() and (out == 0).any()
     assert_close(out, ref, "spikes over 3 column blocks", rtol=1e-6, atol=1e-6)
     assert_close(grads, ref_grads, "gradients over 3 column blocks", rtol=1e-6, atol=1e-6)
+
+
+@needs_compiler
+@pytest.mark.parametrize("cls", [DSRIFNode, DSRLIFNode])
+def test_inductor_backend_through_the_module(cls):
+    """``backend='inductor'`` gives the ``'torch'`` backend's spikes and gradients; a single
+    neuron and a CUDA-only device are handled as the registry says."""
+    T = 6
+    x = torch.randn(T, 4, 9) * 30.0 + 15.0 if cls is DSRLIFNode else torch.randn(T, 4, 9) * 1.5 + 0.4
+    fast, slow = cls(T=T, v_threshold_training=True), cls(T=T, v_threshold_training=True)
+    functional.set_backend(fast, "inductor")
+    assert fast.backend == "inductor"
+    results = []
+    for node in (fast, slow):
+        xs = x.clone().requires_grad_()
+        out = node(xs)
+        (out * torch.arange(out.numel()).view_as(out)).sum().backward()
+        results.append([out, xs.grad, node.v_threshold.grad])
+    assert (results[0][0] != 0).any() and (results[0][0] == 0).any()
+    assert_close(results[0], results[1], f"{cls.__name__}: inductor vs torch", rtol=1e-5, atol=1e-5)
+    single = cls(T=T, backend="inductor")
+    assert_close(single(x[:, :1, :1]), slow(x[:, :1, :1]), "one neuron", rtol=0, atol=0)
 
 
 def test_weighted_rate_matches_its_reference():

@@ -241,7 +241,7 @@ def test_other_calls_run_the_pytorch_kernel(monkeypatch):
     def refuse(*args):
         raise AssertionError("compiled for a call that the PyTorch kernel should run")
 
-    monkeypatch.setattr(inductor_kernel, "_run_compiled", refuse)
+    monkeypatch.setattr(inductor_kernel, "run_compiled", refuse)
     config = NeuronConfig("lif", 1.0, 0.0, False, Sigmoid())
     spikes, v = neuron_multi_step_inductor(torch.randn(0, 3), torch.full((3,), 0.5), 0.5, config)
     assert spikes.shape == (0, 3) and torch.equal(v, torch.full((3,), 0.5))

@@ -80,7 +80,7 @@ BENCH_CASES: list[BenchCase] = [
         name=name,
         factory=_builder(name),
         shapes=SHAPES,
-        backends=("triton",),
+        backends=("triton", "inductor"),
         baseline=_baseline(name),
         tags=("neuron",),
     )
@@ -91,7 +91,7 @@ BENCH_CASES: list[BenchCase] = [
         factory=_builder(name, **kwargs),
         shapes=SHAPES,
         baseline=_hooks_baseline(name, **kwargs),
-        backends=("triton",),
+        backends=("triton", "inductor"),
         kwargs=kwargs,
         tags=("neuron",),
     )

@@ -12,16 +12,18 @@ import torch
 from torch import nn
 
 from spikelayers.base import MemoryModule
+from spikelayers.kernels import get_kernel, prepare
 
 from .arguments import check_sequence, positive_int, real
-from .ops.dsr.fused import DSRIFFunction, DSRLIFFunction, dsr_if, dsr_lif, weighted_rate
+from .ops.dsr.fused import DSRIFFunction, DSRLIFFunction, weighted_rate
 
 
 class _DSRNode(MemoryModule):
     """Threshold handling shared by :class:`DSRIFNode` and :class:`DSRLIFNode`."""
 
     step_modes = ("m",)
-    supported_backends = ("torch",)
+    supported_backends = ("torch", "inductor")
+    kernel_op = "neuron.dsr_if"
 
     def __init__(
         self,
@@ -51,6 +53,7 @@ class _DSRNode(MemoryModule):
             raise ValueError(f"{name}: alpha must lie in (0, 1], got {alpha!r}")
         super().__init__()
         self.backend = backend
+        prepare(self.kernel_op, self.backend)  # import the kernels now, not in a compiled forward
         self.step_mode = step_mode
         self.T = T
         threshold = torch.tensor(v_threshold)
@@ -95,7 +98,7 @@ class DSRIFNode(_DSRNode):
         v_threshold_grad_scaling: factor on the threshold's gradient.
         v_threshold_lower_bound: the smallest threshold used (positive).
         step_mode: ``'m'`` only.
-        backend: ``'torch'`` only.
+        backend: ``'torch'``, or ``'inductor'`` for the forward compiled for the CPU.
         **kwargs: accepted and ignored, as by the reference.
     """
 
@@ -127,7 +130,8 @@ class DSRIFNode(_DSRNode):
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]`` (0 or the threshold) of ``x_seq`` ``[T, N, *]``."""
         check_sequence(self, x_seq, self.T)
-        return dsr_if(x_seq, self.T, self.effective_threshold(), self.alpha, self.v_threshold_grad_scaling)
+        kernel = get_kernel(self.kernel_op, self.backend, x_seq.device)
+        return kernel(x_seq, self.T, self.effective_threshold(), self.alpha, self.v_threshold_grad_scaling)
 
     def extra_repr(self) -> str:
         return (
@@ -161,11 +165,12 @@ class DSRLIFNode(_DSRNode):
         v_threshold_grad_scaling: factor on the threshold's gradient.
         v_threshold_lower_bound: the smallest threshold used (positive).
         step_mode: ``'m'`` only.
-        backend: ``'torch'`` only.
+        backend: ``'torch'``, or ``'inductor'`` for the forward compiled for the CPU.
         **kwargs: accepted and ignored, as by the reference.
     """
 
     DSRLIFFunction = DSRLIFFunction
+    kernel_op = "neuron.dsr_lif"
 
     def __init__(
         self,
@@ -208,7 +213,8 @@ class DSRLIFNode(_DSRNode):
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]`` (0 or ``v_threshold / delta_t``) of ``x_seq`` ``[T, N, *]``."""
         check_sequence(self, x_seq, self.T)
-        return dsr_lif(
+        kernel = get_kernel(self.kernel_op, self.backend, x_seq.device)
+        return kernel(
             x_seq,
             self.T,
             self.effective_threshold(),

@@ -24,8 +24,6 @@ enclosing ``torch.compile`` run the PyTorch kernel. Readable definition:
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -35,15 +33,11 @@ from .cells import CellConfig, IzhikevichConfig, cell_charge, cell_partials, izh
 from .dynamics import NeuronConfig, charge, reset
 from .fused import neuron_multi_step
 from .fused_cells import cell_multi_step, compute_dtype, izhikevich_multi_step
+from .ops.compiled import run_compiled
 from .surrogate import fused_derivative
 
 Config = NeuronConfig | CellConfig | IzhikevichConfig
 Partials = tuple[torch.Tensor | float, torch.Tensor | float, torch.Tensor | float | None]
-
-RECOMPILE_LIMIT = 64
-"""Compiled variants kept per function (configurations, ``T``, dtypes); past it a call
-runs the same functions uncompiled."""
-
 
 # -- one step's charge and its partial derivatives -----------------------------------------
 
@@ -238,17 +232,6 @@ def izhikevich_backward(
     return torch.stack(grad_x), g_v, g_w
 
 
-@functools.cache
-def _compiled(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` compiled once per process (its variants are compiled on first use)."""
-    return torch.compile(function, fullgraph=True, dynamic=True)
-
-
-def _run_compiled(function: Callable[..., Any], *args: Any) -> Any:
-    with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
-        return _compiled(function)(*args)
-
-
 class InductorSequenceFunction(torch.autograd.Function):
     """``(x_seq [T, N, *], v0 [N, *], k, config) -> (spike_seq [T, N, *], v_seq [T, N, *] or v_T [N, *])``
     through the compiled :func:`sequence_forward` and :func:`sequence_backward`."""
@@ -262,7 +245,7 @@ class InductorSequenceFunction(torch.autograd.Function):
         x = x_seq.detach().reshape(T, neurons)
         start = v0.detach().reshape(neurons).to(dtype)
         k_value = k.detach().to(dtype) if isinstance(k, torch.Tensor) else k
-        spikes, h_seq, v = _run_compiled(sequence_forward, x, start, k_value, config)
+        spikes, h_seq, v = run_compiled(sequence_forward, x, start, k_value, config)
         ctx.config, ctx.k_value = config, k_value
         ctx.k_dtype = k.dtype if isinstance(k, torch.Tensor) else None
         ctx.shapes = (x_seq.shape, v0.shape, v0.dtype)
@@ -281,7 +264,7 @@ class InductorSequenceFunction(torch.autograd.Function):
         grad_s = None if grad_spike is None else grad_spike.reshape(T, neurons)
         grad_v_flat = None if grad_v is None else grad_v.reshape((T, neurons) if ctx.config.store_v_seq else (neurons,))
         wants_k = ctx.k_dtype is not None and ctx.needs_input_grad[2]
-        grad_x, grad_v0, grad_k = _run_compiled(
+        grad_x, grad_v0, grad_k = run_compiled(
             sequence_backward, grad_s, grad_v_flat, h_seq, x, start, ctx.k_value, ctx.config, wants_k
         )
         return (
@@ -304,9 +287,7 @@ class InductorIzhikevichFunction(torch.autograd.Function):
         dtype = compute_dtype(x_seq)
         x = x_seq.detach().reshape(T, neurons)
         start = v0.detach().reshape(neurons).to(dtype)
-        spikes, h_seq, v, w = _run_compiled(
-            izhikevich_forward, x, start, w0.detach().reshape(neurons).to(dtype), config
-        )
+        spikes, h_seq, v, w = run_compiled(izhikevich_forward, x, start, w0.detach().reshape(neurons).to(dtype), config)
         ctx.config, ctx.dtypes = config, (x_seq.dtype, v0.dtype, w0.dtype)
         ctx.shapes = (x_seq.shape, v0.shape, w0.shape)
         ctx.save_for_backward(h_seq, start)
@@ -325,7 +306,7 @@ class InductorIzhikevichFunction(torch.autograd.Function):
         store = ctx.config.store_v_seq
         grad_v_flat = None if grad_v is None else grad_v.reshape((T, neurons) if store else (neurons,))
         grad_w_flat = None if grad_w is None else grad_w.reshape(neurons)
-        grad_x, grad_v0, grad_w0 = _run_compiled(
+        grad_x, grad_v0, grad_w0 = run_compiled(
             izhikevich_backward, grad_s, grad_v_flat, grad_w_flat, h_seq, start, x_dtype, ctx.config
         )
         x_shape, v_shape, w_shape = ctx.shapes

@@ -1,0 +1,29 @@
+"""How the ``'inductor'`` kernels run their functions: compiled by ``torch.compile``.
+
+Each function is compiled once per process, for every number of neurons
+(``dynamic=True``); its variants (configurations, ``T``, dtypes, which gradients are
+needed) are compiled on first use and kept, TorchInductor's on-disk cache sparing later
+processes the code generation.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+RECOMPILE_LIMIT = 64
+"""Compiled variants kept per function; past it a call runs the function uncompiled."""
+
+
+@functools.cache
+def _compiled(function: Callable[..., Any]) -> Callable[..., Any]:
+    return torch.compile(function, fullgraph=True, dynamic=True)
+
+
+def run_compiled(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` through its compiled form (compiling this variant first if new)."""
+    with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
+        return _compiled(function)(*args)
