@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelayers import cli, plugins
+from spikelayers import cli, kernels, plugins
 from spikelayers.base import MemoryModule
 from spikelayers.benchmarks import BenchCase
 from spikelayers.hookspecs import hookimpl
@@ -210,3 +210,19 @@ def test_a_single_step_case_is_driven_one_step_at_a_time():
     assert {m.variant for m in run_case(case, "small", torch.device("cpu"), repeats=1)} >= {"spikelayers", "floor"}
     with pytest.raises(ValueError, match="step_mode must be 's' or 'm'"):
         BenchCase("Bad", SingleStepOnly, {"small": (5, 2, 3)}, step_mode="x")
+
+
+class TwoWays(Decay):
+    """A layer with a backend of its own ('loop'), outside the kernel registry."""
+
+    supported_backends = ("torch", "loop", "triton", "inductor")
+
+
+def test_every_backend_a_case_lists_gets_a_row_where_it_can_run():
+    case = BenchCase("TwoWays", TwoWays, {"small": (4, 2, 8)}, backends=("loop", "triton", "inductor"))
+    variants = build_variants(case, torch.rand(4, 2, 8), torch.device("cpu"))
+    names = [v.name for v in variants]
+    assert "spikelayers[loop]" in names, "a layer's own backend runs wherever the layer does"
+    assert next(v for v in variants if v.name == "spikelayers[loop]").module.backend == "loop"
+    assert ("spikelayers[inductor]" in names) == (kernels.backend_unavailable_reason("inductor", "cpu") is None)
+    assert ("spikelayers[triton]" in names) == (kernels.backend_unavailable_reason("triton", "cpu") is None)
