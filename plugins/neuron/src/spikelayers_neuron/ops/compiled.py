@@ -3,7 +3,10 @@
 Each function is compiled once per process, for every number of neurons
 (``dynamic=True``); its variants (configurations, ``T``, dtypes, which gradients are
 needed) are compiled on first use and kept, TorchInductor's on-disk cache sparing later
-processes the code generation.
+processes the code generation. The loops are always parallel, with the number of threads
+decided when they run (``cpp.dynamic_threads``): TorchInductor would otherwise decide from
+the size of the first call, and a first call with few neurons would leave every later,
+larger one on a single thread.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ import torch
 RECOMPILE_LIMIT = 64
 """Compiled variants kept per function; past it a call runs the function uncompiled."""
 
+INDUCTOR_OPTIONS = {"cpp.dynamic_threads": True}
+"""TorchInductor settings of the compiled kernels."""
+
 
 @functools.cache
 def _compiled(function: Callable[..., Any]) -> Callable[..., Any]:
-    return torch.compile(function, fullgraph=True, dynamic=True)
+    return torch.compile(function, fullgraph=True, dynamic=True, options=INDUCTOR_OPTIONS)
 
 
 def run_compiled(function: Callable[..., Any], *args: Any) -> Any:
