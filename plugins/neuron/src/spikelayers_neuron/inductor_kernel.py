@@ -5,10 +5,11 @@ element-wise PyTorch ops unrolled over ``T`` (:func:`sequence_forward`,
 :func:`sequence_backward`), and compiled by ``torch.compile`` (TorchInductor's C++
 backend). Every step is element-wise across neurons, so the compiler fuses the ``T``
 steps into one vectorised loop over neurons, run on all threads: the forward reads the
-input once and writes the spikes and the charged potentials ``h_t`` once; the backward
-reads the gradients and ``h_t`` once and writes the input gradient once. The PyTorch
-kernels (:mod:`spikelayers_neuron.fused`, :mod:`spikelayers_neuron.fused_cells`) take one
-pass through the cache per op of a step instead.
+input once and writes the spikes once, and saves nothing but its inputs; the backward
+runs the steps again in registers, reads the input and the gradients once and writes
+the input gradient once. The PyTorch kernels (:mod:`spikelayers_neuron.fused`,
+:mod:`spikelayers_neuron.fused_cells`) take one pass through the cache per op of a step
+instead, and save every step's charged potential.
 
 Values are computed in float32 for half-precision inputs (the input's dtype otherwise)
 and rounded once on output. The first call of a configuration (neuron kind, reset,
@@ -85,36 +86,41 @@ def _reset_slope(h: torch.Tensor, sg: torch.Tensor, config: Config) -> torch.Ten
 # -- the two passes, as traced and compiled ------------------------------------------------
 
 
+def _steps(
+    x_seq: torch.Tensor, v0: torch.Tensor, k: float | torch.Tensor | None, config: Config
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The charged potentials ``h_t`` and the potentials after reset ``v_t`` (``[M]`` each, in
+    ``v0``'s dtype) of ``T`` steps from ``v0`` over ``x_seq`` ``[T, M]``."""
+    v = v0
+    charged, potentials = [], []
+    for x in x_seq.unbind(0):
+        h = step_charge(x.to(v0.dtype), v, k, config)
+        v = reset(h, _fire(h, config), config)  # type: ignore[arg-type]
+        charged.append(h)
+        potentials.append(v)
+    return charged, potentials
+
+
 def sequence_forward(
     x_seq: torch.Tensor, v0: torch.Tensor, k: float | torch.Tensor | None, config: Config
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``T`` steps from ``v0`` ``[M]`` over ``x_seq`` ``[T, M]`` (``T >= 1``).
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``T`` steps from ``v0`` ``[M]`` (in the compute dtype) over ``x_seq`` ``[T, M]`` (``T >= 1``).
 
     Returns:
-        ``(spike_seq [T, M], h_seq [T, M], v)``: the spikes in ``x_seq``'s dtype, the
-        charged potentials in the compute dtype (what the backward needs), and ``v_seq``
-        ``[T, M]`` in ``x_seq``'s dtype (``config.store_v_seq``) or the last potential
-        ``[M]`` in the compute dtype.
+        ``(spike_seq [T, M], v)``: the spikes in ``x_seq``'s dtype, and ``v_seq`` ``[T, M]``
+        in ``x_seq``'s dtype (``config.store_v_seq``) or the last potential ``[M]`` in the
+        compute dtype.
     """
-    dtype = v0.dtype
-    v = v0
-    spikes, charged, potentials = [], [], []
-    for x in x_seq.unbind(0):
-        h = step_charge(x.to(dtype), v, k, config)
-        spike = _fire(h, config)
-        v = reset(h, spike, config)  # type: ignore[arg-type]
-        spikes.append(spike.to(x_seq.dtype))
-        charged.append(h)
-        if config.store_v_seq:
-            potentials.append(v.to(x_seq.dtype))
-    v_out = torch.stack(potentials) if config.store_v_seq else v
-    return torch.stack(spikes), torch.stack(charged), v_out
+    charged, potentials = _steps(x_seq, v0, k, config)
+    spikes = torch.stack([_fire(h, config).to(x_seq.dtype) for h in charged])
+    if config.store_v_seq:
+        return spikes, torch.stack([v.to(x_seq.dtype) for v in potentials])
+    return spikes, potentials[-1]
 
 
 def sequence_backward(
     grad_spike: torch.Tensor | None,
     grad_v: torch.Tensor | None,
-    h_seq: torch.Tensor,
     x_seq: torch.Tensor,
     v0: torch.Tensor,
     k: float | torch.Tensor | None,
@@ -126,20 +132,21 @@ def sequence_backward(
         dL/dh_t     = sg_t dL/ds_t + dv_t/dh_t dL/dv_t
         dL/dx_t     = dh_t/dx_t dL/dh_t,    dL/dv_{t-1} = dh_t/dv_{t-1} dL/dh_t (+ v_seq's own)
 
-    ``v_{t-1}`` is rebuilt from ``h_{t-1}`` (or is ``v0``); ``grad_v`` is ``[T, M]``
-    with ``store_v_seq``, else ``[M]``; either gradient may be ``None`` (zero).
+    The steps are run again first (in the same loop over neurons, so the forward saves
+    nothing but its inputs); ``grad_v`` is ``[T, M]`` with ``store_v_seq``, else ``[M]``;
+    either gradient may be ``None`` (zero).
 
     Returns:
         ``(dL/dx_seq [T, M] in x_seq's dtype, dL/dv0 [M], dL/dk (0-dim) or None)``.
     """
     derivative = config.surrogate.derivative
-    T = h_seq.shape[0]
+    charged, potentials = _steps(x_seq, v0, k, config)
     per_step_v = config.store_v_seq and grad_v is not None
-    g_v = grad_v.to(h_seq.dtype) if grad_v is not None and not per_step_v else torch.zeros_like(v0)
+    g_v = grad_v.to(v0.dtype) if grad_v is not None and not per_step_v else torch.zeros_like(v0)
     grad_x: list[torch.Tensor] = []
     grad_k = torch.zeros_like(v0) if wants_k else None
-    for t in range(T - 1, -1, -1):
-        h = h_seq[t]
+    for t in range(len(charged) - 1, -1, -1):
+        h = charged[t]
         if per_step_v:
             assert grad_v is not None
             g_v = g_v + grad_v[t].to(h.dtype)
@@ -147,7 +154,7 @@ def sequence_backward(
         g_h = g_v * _reset_slope(h, sg, config)
         if grad_spike is not None:
             g_h = g_h + sg * grad_spike[t].to(h.dtype)
-        v_prev = v0 if t == 0 else reset(h_seq[t - 1], _fire(h_seq[t - 1], config), config)  # type: ignore[arg-type]
+        v_prev = v0 if t == 0 else potentials[t - 1]
         dh_dx, dh_dv, dh_dk = step_partials(x_seq[t].to(h.dtype), v_prev, h, k, config)
         grad_x.append((g_h * dh_dx).to(x_seq.dtype))
         if grad_k is not None:
@@ -158,43 +165,53 @@ def sequence_backward(
     return torch.stack(grad_x), g_v, None if grad_k is None else grad_k.sum()
 
 
-def izhikevich_forward(
+def _izhikevich_steps(
     x_seq: torch.Tensor, v0: torch.Tensor, w0: torch.Tensor, config: IzhikevichConfig
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``T`` Izhikevich steps from ``(v0, w0)`` ``[M]`` over ``x_seq`` ``[T, M]`` (``T >= 1``):
-    charge ``H``, ``w <- w + (a (H - v_rest) - w) / tau_w``, fire, reset, ``w <- w + b S``.
-
-    Returns:
-        ``(spike_seq [T, M], h_seq [T, M], v, w_T [M])``: as :func:`sequence_forward`,
-        plus the last adaptation current in the compute dtype.
-    """
+) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
+    """``(h_t, v_t, w_T)`` of ``T`` Izhikevich steps from ``(v0, w0)`` ``[M]`` over ``x_seq``
+    ``[T, M]``: charge ``H``, ``w <- w + (a (H - v_rest) - w) / tau_w``, fire, reset,
+    ``w <- w + b S``."""
     c = config
     v, w = v0, w0
-    spikes, charged, potentials = [], [], []
+    charged, potentials = [], []
     for x in x_seq.unbind(0):
         h = izhikevich_charge(x.to(v0.dtype), v, w, c)
         w = w + (c.a * (h - c.v_rest) - w) / c.tau_w
         spike = _fire(h, c)
         v = reset(h, spike, c)  # type: ignore[arg-type]
         w = w + c.b * spike
-        spikes.append(spike.to(x_seq.dtype))
         charged.append(h)
-        if c.store_v_seq:
-            potentials.append(v.to(x_seq.dtype))
-    v_out = torch.stack(potentials) if c.store_v_seq else v
-    return torch.stack(spikes), torch.stack(charged), v_out, w
+        potentials.append(v)
+    return charged, potentials, w
+
+
+def izhikevich_forward(
+    x_seq: torch.Tensor, v0: torch.Tensor, w0: torch.Tensor, config: IzhikevichConfig
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``T`` Izhikevich steps from ``(v0, w0)`` ``[M]`` over ``x_seq`` ``[T, M]`` (``T >= 1``).
+
+    Returns:
+        ``(spike_seq [T, M], v, w_T [M])``: as :func:`sequence_forward`, plus the last
+        adaptation current in the compute dtype.
+    """
+    charged, potentials, w = _izhikevich_steps(x_seq, v0, w0, config)
+    spikes = torch.stack([_fire(h, config).to(x_seq.dtype) for h in charged])
+    if config.store_v_seq:
+        return spikes, torch.stack([v.to(x_seq.dtype) for v in potentials]), w
+    return spikes, potentials[-1], w
 
 
 def izhikevich_backward(
     grad_spike: torch.Tensor | None,
     grad_v: torch.Tensor | None,
     grad_w: torch.Tensor | None,
-    h_seq: torch.Tensor,
+    x_seq: torch.Tensor,
     v0: torch.Tensor,
-    x_dtype: torch.dtype,
+    w0: torch.Tensor,
     config: IzhikevichConfig,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The gradients of :func:`izhikevich_forward`'s ``(x_seq, v0, w0)``, in reverse over ``T``.
+    """The gradients of :func:`izhikevich_forward`'s ``(x_seq, v0, w0)``, in reverse over ``T``
+    after running the steps again.
 
     With ``gv, gw`` the gradients of the potential and current after step ``t``: the spike's
     whole gradient is ``dL/ds + gv dv/ds + gw b`` (the spike that scales ``v_reset`` is never
@@ -204,13 +221,13 @@ def izhikevich_backward(
     """
     c = config
     derivative = c.surrogate.derivative
-    T = h_seq.shape[0]
+    charged, potentials, _ = _izhikevich_steps(x_seq, v0, w0, c)
     per_step_v = c.store_v_seq and grad_v is not None
-    g_v = grad_v.to(h_seq.dtype) if grad_v is not None and not per_step_v else torch.zeros_like(v0)
-    g_w = grad_w.to(h_seq.dtype) if grad_w is not None else torch.zeros_like(v0)
+    g_v = grad_v.to(v0.dtype) if grad_v is not None and not per_step_v else torch.zeros_like(v0)
+    g_w = grad_w.to(v0.dtype) if grad_w is not None else torch.zeros_like(v0)
     grad_x: list[torch.Tensor] = []
-    for t in range(T - 1, -1, -1):
-        h = h_seq[t]
+    for t in range(len(charged) - 1, -1, -1):
+        h = charged[t]
         if per_step_v:
             assert grad_v is not None
             g_v = g_v + grad_v[t].to(h.dtype)
@@ -224,8 +241,8 @@ def izhikevich_backward(
         if grad_spike is not None:
             g_s = g_s + grad_spike[t].to(h.dtype)
         g_h = sg * g_s + g_v * dv_dh + g_w * (c.a / c.tau_w)
-        v_prev = v0 if t == 0 else reset(h_seq[t - 1], _fire(h_seq[t - 1], c), c)  # type: ignore[arg-type]
-        grad_x.append((g_h / c.tau).to(x_dtype))
+        v_prev = v0 if t == 0 else potentials[t - 1]
+        grad_x.append((g_h / c.tau).to(x_seq.dtype))
         g_w = g_w * (1.0 - 1.0 / c.tau_w) - g_h / c.tau
         g_v = g_h * (1.0 + c.a0 * (2.0 * v_prev - c.v_rest - c.v_c) / c.tau)
     grad_x.reverse()
@@ -245,11 +262,11 @@ class InductorSequenceFunction(torch.autograd.Function):
         x = x_seq.detach().reshape(T, neurons)
         start = v0.detach().reshape(neurons).to(dtype)
         k_value = k.detach().to(dtype) if isinstance(k, torch.Tensor) else k
-        spikes, h_seq, v = run_compiled(sequence_forward, x, start, k_value, config)
+        spikes, v = run_compiled(sequence_forward, x, start, k_value, config)
         ctx.config, ctx.k_value = config, k_value
         ctx.k_dtype = k.dtype if isinstance(k, torch.Tensor) else None
         ctx.shapes = (x_seq.shape, v0.shape, v0.dtype)
-        ctx.save_for_backward(h_seq, x, start)
+        ctx.save_for_backward(x, start)
         v_shape = x_seq.shape if config.store_v_seq else v0.shape
         return spikes.view(x_seq.shape), v.view(v_shape) if config.store_v_seq else v.to(v0.dtype).view(v_shape)
 
@@ -258,14 +275,14 @@ class InductorSequenceFunction(torch.autograd.Function):
     def backward(
         ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
-        h_seq, x, start = ctx.saved_tensors
+        x, start = ctx.saved_tensors
         x_shape, v_shape, v_dtype = ctx.shapes
-        T, neurons = h_seq.shape
+        T, neurons = x.shape
         grad_s = None if grad_spike is None else grad_spike.reshape(T, neurons)
         grad_v_flat = None if grad_v is None else grad_v.reshape((T, neurons) if ctx.config.store_v_seq else (neurons,))
         wants_k = ctx.k_dtype is not None and ctx.needs_input_grad[2]
         grad_x, grad_v0, grad_k = run_compiled(
-            sequence_backward, grad_s, grad_v_flat, h_seq, x, start, ctx.k_value, ctx.config, wants_k
+            sequence_backward, grad_s, grad_v_flat, x, start, ctx.k_value, ctx.config, wants_k
         )
         return (
             grad_x.view(x_shape),
@@ -287,10 +304,11 @@ class InductorIzhikevichFunction(torch.autograd.Function):
         dtype = compute_dtype(x_seq)
         x = x_seq.detach().reshape(T, neurons)
         start = v0.detach().reshape(neurons).to(dtype)
-        spikes, h_seq, v, w = run_compiled(izhikevich_forward, x, start, w0.detach().reshape(neurons).to(dtype), config)
+        w_start = w0.detach().reshape(neurons).to(dtype)
+        spikes, v, w = run_compiled(izhikevich_forward, x, start, w_start, config)
         ctx.config, ctx.dtypes = config, (x_seq.dtype, v0.dtype, w0.dtype)
         ctx.shapes = (x_seq.shape, v0.shape, w0.shape)
-        ctx.save_for_backward(h_seq, start)
+        ctx.save_for_backward(x, start, w_start)
         v_out = v.view(x_seq.shape) if config.store_v_seq else v.to(v0.dtype).view(v0.shape)
         return spikes.view(x_seq.shape), v_out, w.to(w0.dtype).view(w0.shape)
 
@@ -299,15 +317,15 @@ class InductorIzhikevichFunction(torch.autograd.Function):
     def backward(
         ctx: Any, grad_spike: torch.Tensor | None, grad_v: torch.Tensor | None, grad_w: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, None]:
-        h_seq, start = ctx.saved_tensors
-        x_dtype, v_dtype, w_dtype = ctx.dtypes
-        T, neurons = h_seq.shape
+        x, start, w_start = ctx.saved_tensors
+        _, v_dtype, w_dtype = ctx.dtypes
+        T, neurons = x.shape
         grad_s = None if grad_spike is None else grad_spike.reshape(T, neurons)
         store = ctx.config.store_v_seq
         grad_v_flat = None if grad_v is None else grad_v.reshape((T, neurons) if store else (neurons,))
         grad_w_flat = None if grad_w is None else grad_w.reshape(neurons)
         grad_x, grad_v0, grad_w0 = run_compiled(
-            izhikevich_backward, grad_s, grad_v_flat, grad_w_flat, h_seq, start, x_dtype, ctx.config
+            izhikevich_backward, grad_s, grad_v_flat, grad_w_flat, x, start, w_start, ctx.config
         )
         x_shape, v_shape, w_shape = ctx.shapes
         return grad_x.view(x_shape), grad_v0.to(v_dtype).view(v_shape), grad_w0.to(w_dtype).view(w_shape), None
