@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from spikelayers.functional import reset_net
+from spikelayers.kernels import cxx_compiler
 from spikelayers.testing import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, assert_close, kernel_tolerance
 from spikelayers_neuron.gated import GatedLIFNode
 from spikelayers_neuron.ops import blocks
 from spikelayers_neuron.ops.gated_lif.fused import GatedLIFFunction, gated_lif_multi_step
+from spikelayers_neuron.ops.gated_lif.inductor_kernel import gated_lif_multi_step_inductor
 from spikelayers_neuron.ops.gated_lif.reference import GatedLIFParameters, gated_lif_reference
 from spikelayers_neuron.surrogate import ATan, PiecewiseQuadratic, Sigmoid
 
@@ -257,3 +259,51 @@ def test_fused_matches_reference_across_batch_blocks(inplane, surrogate, monkeyp
     assert_close(out, ref_out, "3 batch blocks: spikes, final v", rtol=1e-5, atol=1e-6)
     for name, grad, ref in zip(["x", "v0", *GatedLIFParameters._fields], grads, ref_grads):
         assert_close(grad, ref, f"3 batch blocks: gradient of {name}", rtol=1e-4, atol=1e-5)
+
+
+_GRID = [(T, dtype) for T in KERNEL_TEST_STEPS for dtype in KERNEL_TEST_DTYPES]
+# Each compiled configuration costs seconds to compile: every (inplane, surrogate) pair
+# runs one point of the kernel grid, the points rotating through it.
+INDUCTOR_CASES = [
+    (inplane, surrogate, *_GRID[(3 * i + 2) % len(_GRID)])
+    for i, (inplane, surrogate) in enumerate((i, s) for i in (None, 3) for s in ("sigmoid", "atan", "pwq"))
+]
+
+
+@pytest.mark.skipif(cxx_compiler() is None, reason="no C++ compiler for torch.compile on CPU")
+@pytest.mark.parametrize(("inplane", "surrogate", "T", "dtype"), INDUCTOR_CASES)
+def test_inductor_matches_reference(inplane, surrogate, T, dtype):
+    seed = T * 5 + (inplane or 0)
+    g = torch.Generator().manual_seed(seed)
+    shape = (2, 3, 2, 3)  # [N, C, H, W]
+    x = (torch.randn((T, *shape), generator=g) * 1.5 + 0.6).to(dtype)
+    v0 = (torch.rand(shape, generator=g) * 0.8).to(dtype)
+    params = _parameters(T, inplane, seed)
+    out, grads = _run(gated_lif_multi_step_inductor, x, v0, params, SURROGATES[surrogate], seed)
+    ref_out, ref_grads = _run(gated_lif_reference, x, v0, params, SURROGATES[surrogate], seed)
+    tol = kernel_tolerance(dtype)
+    label = f"GatedLIF inductor T={T} {dtype} inplane={inplane} {surrogate}"
+    assert type(out[0].grad_fn).__name__ == "InductorGatedLIFFunctionBackward", f"{label}: not compiled"
+    assert out[0].dtype == dtype and out[1].dtype == dtype
+    assert_close(out, ref_out, f"{label}: spikes, final v", rtol=tol, atol=tol)
+    for name, grad, ref in zip(["x", "v0", *GatedLIFParameters._fields], grads, ref_grads, strict=True):
+        assert grad.dtype == ref.dtype if name not in ("x", "v0") else grad.dtype == dtype
+        assert_close(grad, ref, f"{label}: gradient of {name}", rtol=tol, atol=tol)
+
+
+@pytest.mark.skipif(cxx_compiler() is None, reason="no C++ compiler for torch.compile on CPU")
+def test_inductor_backend_through_the_module():
+    x = torch.randn(4, 3, 5, 2, 2) * 1.5 + 0.6
+    fast, slow = GatedLIFNode(4, inplane=5, backend="inductor"), GatedLIFNode(4, inplane=5)
+    slow.load_state_dict(fast.state_dict())
+    got = []
+    for node in (fast, slow):
+        xs = x.clone().requires_grad_()
+        out = node(xs)
+        (out * torch.arange(out.numel()).view_as(out)).sum().backward()
+        got.append([out, node.v, xs.grad, *(p.grad for p in node.parameters())])
+    assert_close(got[0], got[1], "GatedLIF: inductor vs torch", rtol=1e-4, atol=1e-4)
+    smooth = GatedLIFNode(4, surrogate_function=Sigmoid(spiking=False), backend="inductor")
+    reference = GatedLIFNode(4, surrogate_function=Sigmoid(spiking=False))
+    reference.load_state_dict(smooth.state_dict())
+    assert_close(smooth(x), reference(x), "a non-spiking surrogate runs the PyTorch kernel", rtol=0, atol=0)

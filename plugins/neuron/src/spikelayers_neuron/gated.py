@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from spikelayers.base import MemoryModule
+from spikelayers.kernels import get_kernel, prepare
 
 from .arguments import check_sequence, open_unit, positive_int
-from .ops.gated_lif.fused import gated_lif_multi_step
 from .ops.gated_lif.reference import GatedLIFParameters, channel_view
 from .surrogate import Sigmoid
 
@@ -57,14 +57,15 @@ class GatedLIFNode(MemoryModule):
         init_conduct: initial conductance, in ``(0, 1)``.
         surrogate_function: the spike's surrogate-gradient function (default ``Sigmoid()``).
         step_mode: ``'m'`` only.
-        backend: ``'torch'`` only.
+        backend: ``'torch'``, or ``'inductor'`` for kernels compiled for the CPU.
 
     Parameters are stored as logits (``-ln(1/p - 1)`` of the initial values); the gates
     start uniform in ``[-0.1, 0.1)``, drawn from torch's generator.
     """
 
     step_modes = ("m",)
-    supported_backends = ("torch",)
+    supported_backends = ("torch", "inductor")
+    kernel_op = "neuron.gated_lif"
 
     def __init__(
         self,
@@ -94,6 +95,7 @@ class GatedLIFNode(MemoryModule):
         super().__init__()
         self.surrogate_function = Sigmoid() if surrogate_function is DEFAULT_GATED_SURROGATE else surrogate_function
         self.backend = backend
+        prepare(self.kernel_op, self.backend)  # import the kernels now, not in a compiled forward
         self.step_mode = step_mode
         self.T = T
         self.register_memory("v", 0.0)
@@ -170,7 +172,8 @@ class GatedLIFNode(MemoryModule):
         v0 = self.memory_like("v", x_seq[0])
         if self._overrides_dynamics():
             return self._loop_forward(x_seq)
-        spikes, v = gated_lif_multi_step(x_seq, v0, self.parameters_tuple(), self.surrogate_function)
+        kernel = get_kernel(self.kernel_op, self.backend, x_seq.device)
+        spikes, v = kernel(x_seq, v0, self.parameters_tuple(), self.surrogate_function)
         self.v = v
         self.u = v
         return spikes

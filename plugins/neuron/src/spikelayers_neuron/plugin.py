@@ -108,6 +108,12 @@ def spikelayers_kernels() -> list[KernelSpec]:
             "spikelayers_neuron.inductor_kernel:izhikevich_multi_step_inductor",
             supports="spikelayers_neuron.inductor_kernel:unsupported_reason",
         ),
+        KernelSpec("neuron.gated_lif", "torch", "spikelayers_neuron.ops.gated_lif.fused:gated_lif_multi_step"),
+        KernelSpec(
+            "neuron.gated_lif",
+            "inductor",
+            "spikelayers_neuron.ops.gated_lif.inductor_kernel:gated_lif_multi_step_inductor",
+        ),
         KernelSpec("neuron.dsr_if", "torch", "spikelayers_neuron.ops.dsr.fused:dsr_if"),
         KernelSpec("neuron.dsr_if", "inductor", "spikelayers_neuron.ops.dsr.inductor_kernel:dsr_if_inductor"),
         KernelSpec("neuron.dsr_lif", "torch", "spikelayers_neuron.ops.dsr.fused:dsr_lif"),

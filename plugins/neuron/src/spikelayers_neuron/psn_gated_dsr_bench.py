@@ -123,7 +123,7 @@ PSN_GATED_DSR_BENCH_CASES: list[BenchCase] = [
     _case("psn", "PSN", psn_step_by_step, T),
     _case("psn", "MaskedPSN", masked_psn_loop, 2, T, lambda_init=1.0, reference=True),
     _case("psn", "SlidingPSN", sliding_psn_loop, 2, reference=True, backends=("conv",)),
-    _case("gated", "GatedLIFNode", gated_lif_loop, T),
+    _case("gated", "GatedLIFNode", gated_lif_loop, T, backends=("inductor",)),
     _case("dsr", "DSRIFNode", dsr_if_loop, T, backends=("inductor",), v_threshold=1.0),
     _case("dsr", "DSRLIFNode", dsr_lif_loop, T, backends=("inductor",)),
 ]

@@ -64,6 +64,7 @@ def _case(
         input_fn=input_fn,
         reference=False,
         baseline=_build(baseline, dim, **kwargs),
+        backends=("inductor",),  # the neurons on compiled CPU kernels
         args=(dim, HEADS),
         tags=("transformer", size),
     )
