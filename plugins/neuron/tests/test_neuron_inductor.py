@@ -20,6 +20,7 @@ from spikelayers_neuron.inductor_kernel import (
     InductorSequenceFunction,
     neuron_multi_step_inductor,
 )
+from spikelayers_neuron.kernel_checks import KernelRun, loss_weights
 from spikelayers_neuron.lif_variants import KLIFNode, SLTTLIFNode
 from spikelayers_neuron.node import IFNode, LIFNode, ParametricLIFNode
 from spikelayers_neuron.nonlinear import EIFNode, IzhikevichNode, QIFNode
@@ -84,30 +85,6 @@ def _inputs(config, T, shape, dtype, seed):
     return x, v0, k
 
 
-class _Run:
-    """One forward pass from fresh leaves; ``backward`` differentiates a weighted sum of its outputs."""
-
-    def __init__(self, fn, x, v0, k, config):
-        x, v0 = x.detach().clone().requires_grad_(), v0.detach().clone().requires_grad_()
-        k = k.detach().clone().requires_grad_() if isinstance(k, torch.Tensor) else k
-        self.leaves = [x, v0, k] if isinstance(k, torch.Tensor) else [x, v0]
-        self.spikes, self.v = fn(x, v0, k, config)
-        if not config.store_v_seq and self.v.dim() == x.dim():
-            self.v = self.v[-1]
-
-    def backward(self, w_s, w_v):
-        ((self.spikes.float() * w_s).sum() + (self.v.float() * w_v).sum()).backward()
-        return [leaf.grad for leaf in self.leaves]
-
-
-def _loss_weights(shape_s, shape_v, keep, seed):
-    """Weights exact in bfloat16, zero on the neurons left out of the comparison."""
-    g = torch.Generator().manual_seed(1000 + seed)
-    w_s = torch.randn(shape_s, generator=g).bfloat16().float()
-    w_v = torch.randn(shape_v, generator=g).bfloat16().float()
-    return w_s * keep, w_v * keep
-
-
 @pytest.mark.parametrize(("name", "T", "dtype"), CASES, ids=[f"{n}-T{t}-{str(d)[6:]}" for n, t, d in CASES])
 def test_inductor_matches_reference(name, T, dtype):
     config = _config(name)
@@ -116,8 +93,8 @@ def test_inductor_matches_reference(name, T, dtype):
     for seed, shape in enumerate(SHAPES):
         label = f"{name} T={T} {dtype} {shape}"
         x, v0, k = _inputs(config, T, shape, dtype, seed)
-        got = _Run(InductorSequenceFunction.apply, x, v0, k, config)
-        ref = _Run(_reference, x.float(), v0.float(), k, config)
+        got = KernelRun(InductorSequenceFunction.apply, x, v0, k, config)
+        ref = KernelRun(_reference, x.float(), v0.float(), k, config)
         assert got.spikes.dtype == dtype and got.v.dtype == dtype, f"{label}: outputs in {got.v.dtype}"
         assert got.v.shape == ref.v.shape, f"{label}: potential of shape {tuple(got.v.shape)}"
         differs = got.spikes.detach().float() != ref.spikes.detach()
@@ -128,7 +105,7 @@ def test_inductor_matches_reference(name, T, dtype):
             got.v.detach().float()[..., keep], ref.v.detach()[..., keep], f"{label}: potential", rtol=tol, atol=tol
         )
 
-        w_s, w_v = _loss_weights(x.shape, got.v.shape, keep, seed)
+        w_s, w_v = loss_weights(x.shape, got.v.shape, keep, seed)
         got_grads, ref_grads = got.backward(w_s, w_v), ref.backward(w_s, w_v)
         for leaf, a, b in zip(["input", "initial state", "k"], got_grads, ref_grads, strict=False):
             assert a.dtype == (dtype if leaf != "k" else b.dtype), f"{label}: gradient of the {leaf} in {a.dtype}"
@@ -207,8 +184,8 @@ def test_inductor_izhikevich_matches_reference(name, T, dtype):
             (got_w.detach().float()[keep], ref_w.detach()[keep]),
         ]
         assert_close(*map(list, zip(*outputs, strict=True)), f"{label}: potential and current", rtol=tol, atol=tol)
-        w_s, w_v = _loss_weights(x.shape, got_v.shape, keep, seed)
-        w_w = _loss_weights(x.shape, w0.shape, keep, seed + 7)[1]
+        w_s, w_v = loss_weights(x.shape, got_v.shape, keep, seed)
+        w_w = loss_weights(x.shape, w0.shape, keep, seed + 7)[1]
         grads = []
         for leaves, s, v, w in runs:
             loss = (s.float() * w_s).sum() + (v.float() * w_v).sum() + (w.float() * w_w).sum()

@@ -13,6 +13,7 @@ pytest.importorskip("triton")
 
 from spikelayers.testing import KERNEL_TEST_DTYPES, KERNEL_TEST_STEPS, assert_close, kernel_tolerance
 from spikelayers_neuron.dynamics import NeuronConfig
+from spikelayers_neuron.kernel_checks import KernelRun, loss_weights
 from spikelayers_neuron.node import LIFNode, ParametricLIFNode
 from spikelayers_neuron.reference import reference_multi_step
 from spikelayers_neuron.surrogate import ATan, PiecewiseQuadratic, Sigmoid
@@ -53,31 +54,6 @@ def _inputs(kind, T, shape, dtype, seed):
     return x, v0, k
 
 
-def _loss_weights(shape_s, shape_v, keep, seed):
-    """Random weights of the spikes and the potential in the loss, exact in bfloat16 (so both
-    runs get the same upstream gradients) and zero on the neurons not kept."""
-    g = torch.Generator().manual_seed(1000 + seed)
-    w_s = torch.randn(shape_s, generator=g).bfloat16().float().to(keep.device)
-    w_v = torch.randn(shape_v, generator=g).bfloat16().float().to(keep.device)
-    return w_s * keep, w_v * keep
-
-
-class _Run:
-    """One forward pass from fresh leaves, then the backward of a weighted sum of its outputs."""
-
-    def __init__(self, fn, x, v0, k, config):
-        x, v0 = x.detach().clone().requires_grad_(), v0.detach().clone().requires_grad_()
-        k = k.detach().clone().requires_grad_() if isinstance(k, torch.Tensor) else k
-        self.leaves = [x, v0, k] if isinstance(k, torch.Tensor) else [x, v0]
-        self.spikes, self.v = fn(x, v0, k, config)
-        if not config.store_v_seq and self.v.dim() == x.dim():
-            self.v = self.v[-1]
-
-    def backward(self, w_s, w_v):
-        ((self.spikes.float() * w_s).sum() + (self.v.float() * w_v).sum()).backward()
-        return [leaf.grad for leaf in self.leaves]
-
-
 @pytest.mark.parametrize("dtype", KERNEL_TEST_DTYPES, ids=lambda d: str(d).removeprefix("torch."))
 @pytest.mark.parametrize("T", KERNEL_TEST_STEPS, ids=lambda t: f"T{t}")
 @pytest.mark.parametrize(
@@ -92,8 +68,8 @@ def test_triton_matches_reference(kind, reset, detach, decay, surrogate, store, 
     for seed, shape in enumerate(SHAPES):
         label = f"{name} T={T} {dtype} {shape}"
         x, v0, k = _inputs(kind, T, shape, dtype, seed)
-        got = _Run(TritonNeuronFunction.apply, x, v0, k, config)
-        ref = _Run(reference_multi_step, x.float(), v0.float(), k, config)
+        got = KernelRun(TritonNeuronFunction.apply, x, v0, k, config)
+        ref = KernelRun(reference_multi_step, x.float(), v0.float(), k, config)
         assert got.spikes.dtype == dtype and got.v.dtype == dtype, f"{label}: outputs in {got.v.dtype}"
         assert got.v.shape == ref.v.shape, f"{label}: potential of shape {tuple(got.v.shape)}"
         differs = got.spikes.detach().float() != ref.spikes.detach()
@@ -108,7 +84,7 @@ def test_triton_matches_reference(kind, reset, detach, decay, surrogate, store, 
         assert_close(got_final[keep], ref_final[keep], f"{label}: final state", rtol=tol, atol=tol)
 
         # Every gradient over every position: a neuron left out has zero upstream gradient.
-        w_s, w_v = _loss_weights(x.shape, got.v.shape, keep, seed)
+        w_s, w_v = loss_weights(x.shape, got.v.shape, keep, seed)
         got_grads, ref_grads = got.backward(w_s, w_v), ref.backward(w_s, w_v)
         leaves = ["input", "initial state", "k"][: len(ref_grads)]
         for leaf, a, b in zip(leaves, got_grads, ref_grads, strict=True):
@@ -144,7 +120,9 @@ def test_custom_surrogate_falls_back_to_torch():
     config = NeuronConfig("lif", 1.0, 0.0, False, Custom())
     assert not supports(config)
     x = torch.randn(3, 4) + 0.8
-    w_s, w_v = _loss_weights(x.shape, (4,), torch.ones(4, dtype=torch.bool), 0)
-    got, ref = (_Run(fn, x, torch.zeros(4), 0.5, config) for fn in (neuron_multi_step_triton, reference_multi_step))
+    w_s, w_v = loss_weights(x.shape, (4,), torch.ones(4, dtype=torch.bool), 0)
+    got, ref = (
+        KernelRun(fn, x, torch.zeros(4), 0.5, config) for fn in (neuron_multi_step_triton, reference_multi_step)
+    )
     assert_close([got.spikes, got.v], [ref.spikes, ref.v], "fallback", rtol=1e-5, atol=1e-6)
     assert_close(got.backward(w_s, w_v), ref.backward(w_s, w_v), "fallback gradients", rtol=1e-5, atol=1e-6)
