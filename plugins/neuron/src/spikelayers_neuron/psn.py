@@ -178,7 +178,7 @@ class SlidingPSN(_QueueMemory):
 
     Every step sees the last ``k`` inputs through one shared weight ``[k]``, so any
     sequence length works. Multi-step mode (``[T, N, *]``, no state) runs one banded
-    ``[T, T]`` matrix product (``backend='gemm'``) or a ``conv1d`` along time
+    ``[T, T]`` matrix product (``backend='gemm'``) or a convolution along time
     (``backend='conv'``); single-step mode (``[N, *]``, any shape) keeps the last ``k``
     inputs in the memory ``queue``.
 

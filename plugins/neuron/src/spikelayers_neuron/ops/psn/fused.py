@@ -164,13 +164,18 @@ def sliding_psn_gemm(
 def sliding_psn_conv(
     x_seq: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, surrogate: Surrogate
 ) -> torch.Tensor:
-    """The sliding PSN ``[T, N, *] -> [T, N, *]`` as a ``conv1d`` of ``weight`` ``[k]`` along time.
+    """The sliding PSN ``[T, N, *] -> [T, N, *]`` as a convolution of ``weight`` ``[k]`` along time.
 
-    Every neuron's sequence is a row ``[1, T]`` padded with ``k - 1`` zeros on the left;
-    cheaper than the ``[T, T]`` product when ``k`` is much smaller than ``T``.
+    ``h[t] = sum_i weight[i] x[t - k + 1 + i]`` (zero before the first step): ``k``
+    multiply-adds of shifted views of the sequence ``[T, M]`` padded with ``k - 1`` zero
+    steps in front, each element-wise across neurons: its cost grows with ``k``, that of
+    the ``[T, T]`` product with ``T``.
     """
     dtype = compute_dtype(x_seq, weight, bias)
-    k = weight.shape[0]
-    rows = x_seq.flatten(1).to(dtype).t().unsqueeze(1)  # [N*..., 1, T]
-    h = F.conv1d(F.pad(rows, (k - 1, 0)), weight.to(dtype).view(1, 1, k)).squeeze(1).t()
-    return surrogate(h + bias.to(dtype)).reshape(x_seq.shape).to(x_seq.dtype)
+    T, k = x_seq.shape[0], weight.shape[0]
+    padded = F.pad(x_seq.flatten(1).to(dtype), (0, 0, k - 1, 0))  # [T + k - 1, M]
+    w = weight.to(dtype)
+    h = torch.addcmul(bias.to(dtype), padded[k - 1 :], w[k - 1])
+    for i in range(k - 1):
+        h = torch.addcmul(h, padded[i : i + T], w[i])
+    return surrogate(h).reshape(x_seq.shape).to(x_seq.dtype)
