@@ -22,7 +22,7 @@ COLUMNS = (
 # The results folders the performance page includes, and the implementations each table shows.
 TABLES: dict[str, tuple[str, ...] | None] = {
     "cpu": None,
-    "spikingjelly": ("spikelayers", "compare"),
+    "spikingjelly": ("spikelayers", "spikelayers[inductor]", "compare"),
     "gpu": None,
 }
 
@@ -73,7 +73,8 @@ def _index(path: Path) -> dict[tuple[str, str, str], dict[str, object]]:
 
 def render_overview(cpu: Path, compared: Path, size: str) -> str:
     """One row per layer at ``size``: our forward+backward time and how many times longer the
-    loop of single steps, the straightforward implementation and SpikingJelly take."""
+    loop of single steps, the straightforward implementation and SpikingJelly take, and the
+    same ratio for our ``'inductor'`` backend (below 1: faster than the default)."""
     ours_rows, other_rows = _index(cpu), _index(compared)
     header = (
         "Layer",
@@ -81,6 +82,7 @@ def render_overview(cpu: Path, compared: Path, size: str) -> str:
         "Loop of single steps",
         "Straightforward",
         "SpikingJelly",
+        "Ours on 'inductor'",
         "Peak extra / input",
     )
     lines = [".. list-table::", "   :header-rows: 1", "", "   * - " + "\n     - ".join(header)]
@@ -93,6 +95,10 @@ def render_overview(cpu: Path, compared: Path, size: str) -> str:
             _cell((ours_rows.get((case, size, "reference")) or {}).get("forward_backward_vs_spikelayers"), "x"),
             _cell((ours_rows.get((case, size, "baseline")) or {}).get("forward_backward_vs_spikelayers"), "x"),
             _cell((other_rows.get((case, size, "compare")) or {}).get("forward_backward_vs_spikelayers"), "x"),
+            _cell(
+                (ours_rows.get((case, size, "spikelayers[inductor]")) or {}).get("forward_backward_vs_spikelayers"),
+                "x",
+            ),
             _cell(ours["peak_extra_vs_input"], "x"),
         ]
         lines.append("   * - " + "\n     - ".join(cells))
