@@ -93,3 +93,12 @@ def test_the_plot_has_integer_time_ticks_and_says_what_each_raster_shows():
         ticks = [t for t in ax.get_xticks() if -0.5 <= t <= 2.5]
         assert ticks and all(float(t).is_integer() for t in ticks)
     assert all(float(t).is_integer() for t in fig.axes[0].get_xticks())
+
+
+def test_inductor_backend_without_a_compiler_exits_with_one_line(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("CXX", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["demo", "--backend", "inductor", "--epochs", "1"])
+    message = str(exit_info.value.code)
+    assert "\n" not in message and "C++ compiler" in message and "--backend torch" in message

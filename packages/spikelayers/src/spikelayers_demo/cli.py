@@ -21,7 +21,9 @@ def add_demo_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default: 5e-3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and shuffling")
-    parser.add_argument("--backend", default="torch", choices=["torch", "triton"], help="kernel backend of the neurons")
+    parser.add_argument(
+        "--backend", default="torch", choices=["torch", "triton", "inductor"], help="kernel backend of the neurons"
+    )
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument(
         "--plot",
@@ -46,7 +48,14 @@ def _positive(name: str, value: int) -> None:
 
 
 def _check_backend(backend: str, device: torch.device) -> None:
-    """Exit with one line saying why, when the ``triton`` backend cannot run here."""
+    """Exit with one line saying why, when the ``triton`` or ``inductor`` backend cannot run here."""
+    if backend == "inductor":
+        from spikelayers.kernels import backend_unavailable_reason
+
+        reason = backend_unavailable_reason("inductor", device)
+        if reason is not None:
+            raise SystemExit(f"spikelayers demo: --backend inductor {reason}; use --backend torch")
+        return
     if backend != "triton":
         return
     if importlib.util.find_spec("triton") is None:
