@@ -34,8 +34,8 @@ from .cells import CellConfig, IzhikevichConfig, cell_charge, cell_partials, izh
 from .dynamics import NeuronConfig, charge, reset
 from .fused import neuron_multi_step
 from .fused_cells import cell_multi_step, compute_dtype, izhikevich_multi_step
-from .ops.compiled import run_compiled
-from .surrogate import fused_derivative
+from .ops.compiled import run_compiled, takes_compiled
+from .surrogate import _SurrogateMixin, fused_derivative
 
 Config = NeuronConfig | CellConfig | IzhikevichConfig
 Partials = tuple[torch.Tensor | float, torch.Tensor | float, torch.Tensor | float | None]
@@ -339,28 +339,14 @@ def unsupported_reason(surrogate: type, spiking: bool) -> str | None:
     ``supports``), or ``None``: they need a spiking surrogate with a ``derivative``."""
     if not spiking:
         return "a surrogate with spiking=False has no compiled kernel"
-    if getattr(surrogate, "derivative", None) is None or _defines_no_derivative(surrogate):
+    if not issubclass(surrogate, _SurrogateMixin) or surrogate.derivative is _SurrogateMixin.derivative:
         return f"the surrogate {surrogate.__name__} defines no derivative for the compiled kernel"
     return None
 
 
-def _defines_no_derivative(surrogate: type) -> bool:
-    from .surrogate import _SurrogateMixin
-
-    return not issubclass(surrogate, _SurrogateMixin) or surrogate.derivative is _SurrogateMixin.derivative
-
-
-def _runs_compiled(x_seq: torch.Tensor, v0: torch.Tensor, config: Config) -> bool:
-    """Whether a call takes the compiled kernel (else the PyTorch kernel runs it). A single
-    neuron is left to the PyTorch kernel too: the compiled code, general in the number of
-    neurons, would be specialised (compiled again) for exactly one."""
-    return (
-        x_seq.shape[0] > 0
-        and v0.numel() > 1
-        and x_seq.device.type == "cpu"
-        and fused_derivative(config.surrogate) is not None
-        and not torch.compiler.is_compiling()
-    )
+def _runs_compiled(x_seq: torch.Tensor, config: Config) -> bool:
+    """Whether a call takes the compiled kernel (else the PyTorch kernel runs it)."""
+    return takes_compiled(x_seq) and fused_derivative(config.surrogate) is not None
 
 
 def neuron_multi_step_inductor(
@@ -368,7 +354,7 @@ def neuron_multi_step_inductor(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``'inductor'`` kernel of ``"neuron.multi_step"`` (IF, LIF, PLIF); same contract as
     :func:`spikelayers_neuron.fused.neuron_multi_step`."""
-    if not _runs_compiled(x_seq, v0, config):
+    if not _runs_compiled(x_seq, config):
         return neuron_multi_step(x_seq, v0, k, config)
     return InductorSequenceFunction.apply(x_seq, v0, k, config)
 
@@ -378,7 +364,7 @@ def izhikevich_multi_step_inductor(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The ``'inductor'`` kernel of ``"neuron.izhikevich_multi_step"``; same contract as
     :func:`spikelayers_neuron.fused_cells.izhikevich_multi_step`."""
-    if not _runs_compiled(x_seq, v0, config):
+    if not _runs_compiled(x_seq, config):
         return izhikevich_multi_step(x_seq, v0, w0, config)
     return InductorIzhikevichFunction.apply(x_seq, v0, w0, config)
 
@@ -388,6 +374,6 @@ def cell_multi_step_inductor(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``'inductor'`` kernel of ``"neuron.cell_multi_step"`` (QIF, EIF, KLIF); same
     contract as :func:`spikelayers_neuron.fused_cells.cell_multi_step`."""
-    if not _runs_compiled(x_seq, v0, config):
+    if not _runs_compiled(x_seq, config):
         return cell_multi_step(x_seq, v0, k, config)
     return InductorSequenceFunction.apply(x_seq, v0, k, config)

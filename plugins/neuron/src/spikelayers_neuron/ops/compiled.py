@@ -33,3 +33,13 @@ def run_compiled(function: Callable[..., Any], *args: Any) -> Any:
     """``function(*args)`` through its compiled form (compiling this variant first if new)."""
     with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
         return _compiled(function)(*args)
+
+
+def takes_compiled(x_seq: torch.Tensor) -> bool:
+    """Whether a call over ``x_seq`` ``[T, N, *]`` may take a compiled kernel: CPU tensors,
+    at least one step and two neurons, and no enclosing ``torch.compile`` (which fuses the
+    PyTorch kernel itself). A single neuron is left to the PyTorch kernel: the compiled
+    code, general in the number of neurons, would be compiled again for exactly one."""
+    return (
+        x_seq.device.type == "cpu" and x_seq.shape[0] > 0 and x_seq[0].numel() > 1 and not torch.compiler.is_compiling()
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ..compiled import run_compiled
+from ..compiled import run_compiled, takes_compiled
 from ..precision import compute_dtype
 from .fused import DSRIFFunction, DSRLIFFunction, dsr_if, dsr_lif
 
@@ -93,17 +93,11 @@ class InductorDSRLIFFunction(DSRLIFFunction):
         return spikes
 
 
-def _runs_compiled(x_seq: torch.Tensor) -> bool:
-    return (
-        x_seq.device.type == "cpu" and x_seq.shape[0] > 0 and x_seq[0].numel() > 1 and not torch.compiler.is_compiling()
-    )
-
-
 def dsr_if_inductor(
     x_seq: torch.Tensor, T: int, v_threshold: torch.Tensor, alpha: float, scaling: float
 ) -> torch.Tensor:
     """The ``'inductor'`` kernel of ``"neuron.dsr_if"``; same contract as :func:`~.fused.dsr_if`."""
-    if not _runs_compiled(x_seq):
+    if not takes_compiled(x_seq):
         return dsr_if(x_seq, T, v_threshold, alpha, scaling)
     return InductorDSRIFFunction.apply(x_seq, T, v_threshold, alpha, scaling)
 
@@ -118,6 +112,6 @@ def dsr_lif_inductor(
     scaling: float,
 ) -> torch.Tensor:
     """The ``'inductor'`` kernel of ``"neuron.dsr_lif"``; same contract as :func:`~.fused.dsr_lif`."""
-    if not _runs_compiled(x_seq):
+    if not takes_compiled(x_seq):
         return dsr_lif(x_seq, T, v_threshold, tau, delta_t, alpha, scaling)
     return InductorDSRLIFFunction.apply(x_seq, T, v_threshold, tau, delta_t, alpha, scaling)

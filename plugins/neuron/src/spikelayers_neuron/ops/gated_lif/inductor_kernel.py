@@ -19,7 +19,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ...surrogate import fused_derivative
-from ..compiled import run_compiled
+from ..compiled import run_compiled, takes_compiled
 from ..precision import compute_dtype
 from .fused import Surrogate, gated_lif_coefficients, gated_lif_multi_step
 from .reference import GatedLIFParameters
@@ -162,14 +162,7 @@ def gated_lif_multi_step_inductor(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``'inductor'`` kernel of ``"neuron.gated_lif"``; same contract as
     :func:`.fused.gated_lif_multi_step`."""
-    runs_compiled = (
-        x_seq.device.type == "cpu"
-        and x_seq.shape[0] > 0
-        and x_seq[0].numel() > 1
-        and fused_derivative(surrogate) is not None
-        and not torch.compiler.is_compiling()
-    )
-    if not runs_compiled:
+    if not takes_compiled(x_seq) or fused_derivative(surrogate) is None:
         return gated_lif_multi_step(x_seq, v0, params, surrogate)
     dtype = compute_dtype(x_seq, v0, *params)
     c = gated_lif_coefficients(params, x_seq.dim() - 1, dtype)
