@@ -56,6 +56,26 @@ def test_all_steps_path_matches_per_step_batch_norms(dims, shape, training, conf
     assert_close(list(grads), list(expected_grads), "gradients (input, weights)", rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("config", [{}, {"affine": False}], ids=str)
+def test_second_derivatives_of_the_all_steps_path(config, monkeypatch):
+    """Double backward (e.g. a gradient penalty) through the whole-sequence path in training:
+    the statistics depend on the input, and the second derivatives account for it."""
+    monkeypatch.setattr(bntt_module, "SMALL_STEP_ELEMENTS", 0)
+    torch.manual_seed(0)
+    bntt = build(2, **config)
+    x = torch.randn(4, 3, 3, 2, 2, dtype=torch.float64, requires_grad=True)
+    params = tuple(bntt.parameters())
+
+    def normalise(x, *weights):
+        norms = copy.deepcopy(bntt)
+        for norm, w in zip(norms.bn_list, weights, strict=False):
+            del norm.weight  # the parameter, replaced by the differentiated tensor
+            norm.weight = w
+        return batch_norm_through_time(x, list(norms.bn_list), True)
+
+    assert torch.autograd.gradgradcheck(normalise, (x, *params))
+
+
 def test_cumulative_average_with_uneven_counts():
     bntt = build(2, momentum=None)
     reference = copy.deepcopy(bntt)

@@ -40,9 +40,9 @@ class _NormaliseWithBatchStatistics(torch.autograd.Function):
     """``(x - mean) * weight / sqrt(var + eps)`` with per-(step, channel) batch statistics.
 
     ``x`` is ``[T, N, C, *]``, handled as ``[T, N, C, L]``; statistics are taken over ``N``
-    and ``L`` with sums and per-row dot products (no full-size square is stored). The
-    backward is the batch-norm gradient written out over the same view, so nothing
-    full-size is kept besides the input.
+    and ``L`` with sums and per-row norms (no full-size square is stored). Only the
+    input and the statistics are saved; the backward is torch's batch-norm backward, step
+    by step, which also makes second derivatives right (the statistics depend on ``x``).
     """
 
     @staticmethod
@@ -53,7 +53,8 @@ class _NormaliseWithBatchStatistics(torch.autograd.Function):
         count = rows.shape[1] * rows.shape[3]
         mean = rows.sum(dim=(1, 3), keepdim=True) / count
         y = rows - mean
-        var = torch.linalg.vecdot(y, y).sum(dim=1).unsqueeze(1).unsqueeze(-1) / count
+        # per-row norms reduce in one read (a dot product of y with itself writes y * y first)
+        var = torch.linalg.vector_norm(y, dim=-1).square_().sum(dim=1).unsqueeze(1).unsqueeze(-1) / count
         scale = torch.rsqrt(var + eps)
         if weight is not None:
             scale = scale * weight.unsqueeze(1).unsqueeze(-1)
@@ -69,23 +70,24 @@ class _NormaliseWithBatchStatistics(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_y: torch.Tensor, _grad_mean, _grad_var):  # type: ignore[no-untyped-def]
+        # One native batch-norm backward per step (each fuses its two reductions and the
+        # element-wise pass), given the forward's statistics.
         x, weight, mean, var = ctx.saved_tensors
-        rows, grad_rows = _rows(x), _rows(grad_y)
-        count = rows.shape[1] * rows.shape[3]
-        invstd = torch.rsqrt(var + ctx.eps)
-        grad_sum = grad_rows.sum(dim=(1, 3), keepdim=True)
-        # sum of grad * (x - mean) over N and L, per (step, channel)
-        dot = torch.linalg.vecdot(grad_rows, rows).sum(dim=1).unsqueeze(1).unsqueeze(-1) - mean * grad_sum
-        scale = invstd if weight is None else invstd * weight.unsqueeze(1).unsqueeze(-1)
-        grad_x = None
-        if ctx.needs_input_grad[0]:
-            # scale * (grad - grad_sum / n - (x - mean) * invstd² * dot / n), as x * a + b + grad * scale
-            a = -scale * invstd * invstd * dot / count
-            b = -scale * grad_sum / count - mean * a
-            grad_x = (rows * a).add_(b).addcmul_(grad_rows, scale).view_as(x)
-        grad_weight = None
-        if weight is not None and ctx.needs_input_grad[1]:
-            grad_weight = (dot * invstd).view(weight.shape)
+        steps, channels = x.shape[0], x.shape[2]
+        mean = mean.view(steps, channels)
+        invstd = torch.rsqrt(var.view(steps, channels) + ctx.eps)
+        want_weight = weight is not None and ctx.needs_input_grad[1]
+        mask = [ctx.needs_input_grad[0], want_weight, False]
+        grad_steps, grad_weight_steps = [], []
+        for t in range(steps):
+            grad_x_t, grad_weight_t, _ = torch.ops.aten.native_batch_norm_backward(
+                grad_y[t], x[t], None if weight is None else weight[t], None, None, mean[t], invstd[t], True,
+                ctx.eps, mask,
+            )
+            grad_steps.append(grad_x_t)
+            grad_weight_steps.append(grad_weight_t)
+        grad_x = torch.stack(grad_steps) if mask[0] else None
+        grad_weight = torch.stack(grad_weight_steps) if want_weight else None
         return grad_x, grad_weight, None
 
 
@@ -149,7 +151,7 @@ def batch_norm_through_time(x_seq: torch.Tensor, norms: Sequence[_BatchNorm], tr
     scale = torch.rsqrt(var + first.eps)
     if weight is not None:
         scale = scale * weight.view(shape)
-    return (x_seq - mean) * scale
+    return torch.addcmul(-mean * scale, x_seq, scale)  # (x - mean) * scale in one pass
 
 
 @torch.no_grad()
