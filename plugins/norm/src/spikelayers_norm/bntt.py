@@ -80,9 +80,9 @@ class _NormaliseWithBatchStatistics(torch.autograd.Function):
         mask = [ctx.needs_input_grad[0], want_weight, False]
         grad_steps, grad_weight_steps = [], []
         for t in range(steps):
+            step_weight = None if weight is None else weight[t]
             grad_x_t, grad_weight_t, _ = torch.ops.aten.native_batch_norm_backward(
-                grad_y[t], x[t], None if weight is None else weight[t], None, None, mean[t], invstd[t], True,
-                ctx.eps, mask,
+                grad_y[t], x[t], step_weight, None, None, mean[t], invstd[t], True, ctx.eps, mask
             )
             grad_steps.append(grad_x_t)
             grad_weight_steps.append(grad_weight_t)
