@@ -11,8 +11,10 @@ from typing import ClassVar
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from spikelayers.base import StepModule
+from spikelayers.batch_statistics import batch_norm_forward
 from spikelayers.shapes import Layout, floating_input, fold, unfold
 
 from ._layout import LAYOUT_1D, LAYOUT_2D, LAYOUT_3D, LAYOUT_ND
@@ -34,8 +36,14 @@ class FoldedNorm(StepModule):
         if not x.is_floating_point():
             x = floating_input(self, x, *self.parameters(recurse=False), *self.buffers(recurse=False))
         if not multi_step:
-            return super().forward(x)
-        return unfold(super().forward(fold(x)), x.shape[:2])
+            return self._normalise(x)
+        return unfold(self._normalise(fold(x)), x.shape[:2])
+
+    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """The torch layer's forward on ``[N, C, *]`` (a batch norm's through the faster batch statistics)."""
+        if isinstance(self, _BatchNorm):
+            return batch_norm_forward(x, self)
+        return super().forward(x)
 
 
 class BatchNorm1d(FoldedNorm, nn.BatchNorm1d):

@@ -13,7 +13,6 @@ by :func:`batch_norm_through_time` (no loop over ``T``);
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -22,6 +21,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from spikelayers.base import MemoryModule
+from spikelayers.batch_statistics import grouped_batch_norm, update_running_statistics
 from spikelayers.kernels import reference_under_torch_func
 
 from ._layout import LAYOUT_1D, LAYOUT_2D, LAYOUT_3D, Layout
@@ -36,68 +36,8 @@ def batch_norm_through_time_reference(x_seq: torch.Tensor, norms: Sequence[_Batc
     return torch.stack([norm(x) for norm, x in zip(norms, x_seq)])
 
 
-class _NormaliseWithBatchStatistics(torch.autograd.Function):
-    """``(x - mean) * weight / sqrt(var + eps)`` with per-(step, channel) batch statistics.
-
-    ``x`` is ``[T, N, C, *]``, handled as ``[T, N, C, L]``; statistics are taken over ``N``
-    and ``L`` with sums and per-row norms (no full-size square is stored). Only the
-    input and the statistics are saved; the backward is torch's batch-norm backward, step
-    by step, which also makes second derivatives right (the statistics depend on ``x``).
-    """
-
-    @staticmethod
-    def forward(
-        x: torch.Tensor, weight: torch.Tensor | None, eps: float
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        rows = _rows(x)
-        count = rows.shape[1] * rows.shape[3]
-        mean = rows.sum(dim=(1, 3), keepdim=True) / count
-        y = rows - mean
-        # per-row norms reduce in one read (a dot product of y with itself writes y * y first)
-        var = torch.linalg.vector_norm(y, dim=-1).square_().sum(dim=1).unsqueeze(1).unsqueeze(-1) / count
-        scale = torch.rsqrt(var + eps)
-        if weight is not None:
-            scale = scale * weight.unsqueeze(1).unsqueeze(-1)
-        return y.mul_(scale).view_as(x), mean, var
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:  # type: ignore[no-untyped-def]
-        x, weight, eps = inputs
-        _, mean, var = output
-        ctx.save_for_backward(x, weight, mean, var)
-        ctx.eps = eps
-        ctx.mark_non_differentiable(mean, var)
-
-    @staticmethod
-    def backward(ctx, grad_y: torch.Tensor, _grad_mean, _grad_var):  # type: ignore[no-untyped-def]
-        # One native batch-norm backward per step (each fuses its two reductions and the
-        # element-wise pass), given the forward's statistics.
-        x, weight, mean, var = ctx.saved_tensors
-        steps, channels = x.shape[0], x.shape[2]
-        mean = mean.view(steps, channels)
-        invstd = torch.rsqrt(var.view(steps, channels) + ctx.eps)
-        want_weight = weight is not None and ctx.needs_input_grad[1]
-        mask = [ctx.needs_input_grad[0], want_weight, False]
-        grad_steps, grad_weight_steps = [], []
-        for t in range(steps):
-            step_weight = None if weight is None else weight[t]
-            grad_x_t, grad_weight_t, _ = torch.ops.aten.native_batch_norm_backward(
-                grad_y[t], x[t], step_weight, None, None, mean[t], invstd[t], True, ctx.eps, mask
-            )
-            grad_steps.append(grad_x_t)
-            grad_weight_steps.append(grad_weight_t)
-        grad_x = torch.stack(grad_steps) if mask[0] else None
-        grad_weight = torch.stack(grad_weight_steps) if want_weight else None
-        return grad_x, grad_weight, None
-
-
 SMALL_STEP_ELEMENTS = 2**15
 """Below this many elements per step, training-mode BNTT runs one batch norm per step."""
-
-
-def _rows(x: torch.Tensor) -> torch.Tensor:
-    """``[T, N, C, *]`` as ``[T, N, C, L]`` (a view when ``x`` allows it)."""
-    return x.reshape(*x.shape[:3], math.prod(x.shape[3:]))
 
 
 def _stat_shape(x: torch.Tensor) -> tuple[int, ...]:
@@ -141,9 +81,9 @@ def batch_norm_through_time(x_seq: torch.Tensor, norms: Sequence[_BatchNorm], tr
         return _reference_in_mode(x_seq, norms, training)
     weight = torch.stack([norm.weight for norm in norms]) if first.affine else None
     if training or not tracked:
-        y, mean, var = _NormaliseWithBatchStatistics.apply(x_seq, weight, first.eps)
+        y, mean, var = grouped_batch_norm(x_seq, weight, None, first.eps)
         if training and tracked:
-            _update_running_statistics(norms, mean.flatten(), var.flatten(), x_seq)
+            update_running_statistics(norms, mean, var, x_seq[0].numel() // x_seq.shape[2])
         return y
     shape = _stat_shape(x_seq)
     mean = torch.stack([norm.running_mean for norm in norms]).view(shape)
@@ -152,26 +92,6 @@ def batch_norm_through_time(x_seq: torch.Tensor, norms: Sequence[_BatchNorm], tr
     if weight is not None:
         scale = scale * weight.view(shape)
     return torch.addcmul(-mean * scale, x_seq, scale)  # (x - mean) * scale in one pass
-
-
-@torch.no_grad()
-def _update_running_statistics(
-    norms: Sequence[_BatchNorm], mean: torch.Tensor, var: torch.Tensor, x_seq: torch.Tensor
-) -> None:
-    """Each norm's running mean and (unbiased) variance move towards its step's batch statistics."""
-    count = x_seq.numel() // (x_seq.shape[0] * x_seq.shape[2])
-    unbiased = var * (count / max(count - 1, 1))
-    steps, channels = x_seq.shape[0], x_seq.shape[2]
-    means = list(mean.view(steps, channels).unbind(0))
-    variances = list(unbiased.view(steps, channels).unbind(0))
-    counters = [norm.num_batches_tracked for norm in norms]
-    torch._foreach_add_(counters, 1)
-    momentum = norms[0].momentum
-    # momentum None: a cumulative average, in which each step has its own count
-    factors = [1.0 / float(c) for c in counters] if momentum is None else [momentum] * steps
-    for buffers, batch in (([norm.running_mean for norm in norms], means), ([n.running_var for n in norms], variances)):
-        torch._foreach_mul_(buffers, [1.0 - f for f in factors])
-        torch._foreach_add_(buffers, torch._foreach_mul(batch, factors))
 
 
 class _BatchNormThroughTime(MemoryModule):

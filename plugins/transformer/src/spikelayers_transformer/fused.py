@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spikelayers.batch_statistics import batch_norm
+
 
 def is_power_of_two(scale: float) -> bool:
     """Whether multiplying by ``scale`` only shifts the exponent (so it commutes exactly with sums)."""
@@ -62,8 +64,8 @@ def sdsa_qkv(s: torch.Tensor, convs: Sequence[nn.Conv2d], norms: Sequence[nn.Mod
 
     One convolution with the three weights stacked on the output channels reads ``s``
     once and, backward, gives its gradient in one product instead of three summed ones.
-    Each batch norm then runs as its own module (its statistics and buffers unchanged)
-    on a contiguous copy of its channels.
+    Each batch norm then runs on a contiguous copy of its channels, through
+    :func:`spikelayers.batch_statistics.batch_norm` (the module's own results, faster).
     """
     weight = torch.cat([conv.weight for conv in convs])
     biases = [conv.bias for conv in convs]
@@ -71,4 +73,4 @@ def sdsa_qkv(s: torch.Tensor, convs: Sequence[nn.Conv2d], norms: Sequence[nn.Mod
     first = convs[0]
     y = F.conv2d(s.flatten(0, 1), weight, bias, first.stride, first.padding, first.dilation, first.groups)
     parts = y.split([conv.out_channels for conv in convs], dim=1)
-    return tuple(norm(part.contiguous()).unflatten(0, s.shape[:2]) for norm, part in zip(norms, parts))
+    return tuple(batch_norm(part.contiguous(), norm).unflatten(0, s.shape[:2]) for norm, part in zip(norms, parts))
