@@ -8,8 +8,6 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from spikelayers.functional import seq_to_ann_forward
-
 from . import fused
 from ._checks import check_input, set_heads
 from .neurons import ATTENTION_LIF_DEFAULTS, LIF_DEFAULTS, make_neuron
@@ -66,7 +64,7 @@ class SpikeDrivenSelfAttention(nn.Module):
         q, k, v = self.q_lif(q), self.k_lif(k), self.v_lif(v)
         kv = self.attn_lif(self.key_value(k, v, self.num_heads))
         z = q * kv.reshape(*kv.shape[:2], self.dim, 1, 1)
-        return seq_to_ann_forward(z, (self.proj_conv, self.proj_bn)) + x
+        return fused.conv_then_norm(z, self.proj_conv, self.proj_bn) + x
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, num_heads={self.num_heads}"
