@@ -177,7 +177,7 @@ def takes_fast_batch_norm(x: torch.Tensor, norm: _BatchNorm) -> bool:
         and x.numel() > x.shape[1]  # more than one value per channel (torch raises otherwise)
         and x.is_contiguous()  # (torch's backward takes a slow path for strided inputs)
         and math.prod(x.shape[2:]) >= FAST_PATH_MIN_ROW
-        and (norm.weight is None or norm.weight.dtype == x.dtype)
+        and all(t.dtype == x.dtype and t.device == x.device for t in (norm.weight, norm.running_mean) if t is not None)
         and not torch_func_active()
         and not torch.compiler.is_compiling()
     )
